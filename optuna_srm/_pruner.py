@@ -1,0 +1,329 @@
+"""SRMPruner: stop trials whose predicted final value is unlikely to beat the best one."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.pruners import BasePruner
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_srm._features import ParamEncoder, ParamValue, clean_curve
+from optuna_srm._optuna_private import set_user_attrs
+from optuna_srm._regression import REGRESSORS
+from optuna_srm._rule import StepModel, fit_step_model
+
+_logger = logging.getLogger(__name__)
+
+# A cached step model is reused until the finished trials have grown by this fraction.
+_REFIT_GROWTH = 0.1
+
+
+@dataclass
+class _CacheEntry:
+    numbers: tuple[int, ...]
+    encoder: ParamEncoder
+    model: StepModel
+
+
+class SRMPruner(BasePruner):
+    """Pruner that stops trials whose predicted final value is unlikely to beat the best.
+
+    At every step a sequential regression model predicts the running trial's final value from
+    its learning curve so far and its hyperparameters. The trial is pruned when its probability
+    of ending better than the best finished trial is below ``relative_threshold / (n + 1)``,
+    where ``1 / (n + 1)`` is the chance that one more trial like the ``n`` finished ones beats
+    the best of them: a trial is stopped only when the model makes it at least
+    ``1 / relative_threshold`` times less likely to win than a trial it knows nothing about.
+    (A fixed threshold, the paper's ``Delta``, stops every trial without any evidence once
+    enough trials have finished, since the chance to beat the best of many is small for all.)
+
+    The model of a step learns from the finished trials' curves up to that step and, to start
+    saving long before many trials have finished, from the trials stopped later than that step,
+    with their final values estimated by the model of the step where they stopped. The
+    probability comes from Student's t with ``n - 1`` degrees of freedom around the prediction,
+    scaled by the leave-one-out errors of nearby finished trials. Before it prunes at a step,
+    the model must pass a self-check: replayed on the ``n_top_check`` best finished trials,
+    each against the next-best final value below its own, the rule must not stop any of them.
+    That keeps the pruner from stopping trials at steps where the curves still cross, such as
+    before the drop of a learning-rate schedule.
+
+    At each check the pruner records the user attrs ``srm_predicted_final``,
+    ``srm_predicted_std``, ``srm_p_improve`` and ``srm_step`` of the trial. Nothing is pruned
+    before ``n_startup_trials`` trials have finished, nor at or past the last step of the
+    finished trials (there is nothing left to save).
+
+    Intermediate values that are NaN or infinite count as missing (the last finite value
+    stands in for them); a trial without a finite value is not pruned; finished trials with a
+    non-finite value or no intermediate values are not learned from. When fitting fails, the
+    pruner logs a warning and does not prune.
+
+    Example:
+
+        .. testcode::
+
+            import optuna
+            from sklearn.datasets import load_digits
+            from sklearn.linear_model import SGDClassifier
+            from sklearn.model_selection import train_test_split
+
+            import optuna_srm
+
+            X, y = load_digits(return_X_y=True)
+            X_train, X_valid, y_train, y_valid = train_test_split(X, y, random_state=0)
+
+
+            def objective(trial):
+                alpha = trial.suggest_float("alpha", 1e-6, 1e-1, log=True)
+                clf = SGDClassifier(alpha=alpha, random_state=0)
+                for step in range(20):
+                    clf.partial_fit(X_train, y_train, classes=list(range(10)))
+                    trial.report(clf.score(X_valid, y_valid), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+                return clf.score(X_valid, y_valid)
+
+
+            study = optuna.create_study(direction="maximize", pruner=optuna_srm.SRMPruner())
+            study.optimize(objective, n_trials=30)
+
+    Args:
+        relative_threshold:
+            A trial is pruned when its probability of beating the best of ``n`` finished
+            trials is below ``relative_threshold / (n + 1)``; in ``(0, 1)``. Smaller is safer
+            and slower.
+        n_startup_trials:
+            No pruning until this many trials have finished with a value and a learning
+            curve; at least 3.
+        n_warmup_steps:
+            No pruning before this step; at least 0.
+        interval_steps:
+            Check every this many steps after the warm-up; at least 1.
+        n_top_check:
+            How many of the best finished trials the self-check replays; at least 1.
+        max_train_trials:
+            Learn from at most this many finished trials (the latest ones), which bounds the
+            cost of a fit as the study grows; at least ``n_startup_trials``.
+        regressor:
+            The regression model: ``"auto"`` (kernel ridge regression tuned by closed-form
+            leave-one-out) or one of the paper's ``"nu_svr_rbf"``, ``"nu_svr_linear"``,
+            ``"random_forest"``, ``"ols"``.
+        seed:
+            Seed of the searched regressors (the default regressor is deterministic).
+
+    See Baker et al., "Accelerating Neural Architecture Search using Performance Prediction",
+    https://arxiv.org/abs/1705.10823.
+    """
+
+    def __init__(
+        self,
+        relative_threshold: float = 0.1,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        *,
+        interval_steps: int = 1,
+        n_top_check: int = 5,
+        max_train_trials: int = 200,
+        regressor: str = "auto",
+        seed: int | None = None,
+    ) -> None:
+        if not (isinstance(relative_threshold, int | float) and 0.0 < relative_threshold < 1.0):
+            raise ValueError(
+                f"relative_threshold must be in (0, 1), but got {relative_threshold=}."
+            )
+        _check_int("n_startup_trials", n_startup_trials, 3)
+        _check_int("n_warmup_steps", n_warmup_steps, 0)
+        _check_int("interval_steps", interval_steps, 1)
+        _check_int("n_top_check", n_top_check, 1)
+        _check_int("max_train_trials", max_train_trials, n_startup_trials)
+        if regressor not in REGRESSORS:
+            raise ValueError(f"regressor must be one of {REGRESSORS}, but got {regressor=}.")
+        if seed is not None and not isinstance(seed, int):
+            raise ValueError(f"seed must be None or an integer, but got {seed=}.")
+        self._relative_threshold = float(relative_threshold)
+        self._n_startup_trials = n_startup_trials
+        self._n_warmup_steps = n_warmup_steps
+        self._interval_steps = interval_steps
+        self._n_top_check = n_top_check
+        self._max_train_trials = max_train_trials
+        self._regressor = regressor
+        self._seed = 0 if seed is None else seed
+        self._cache: dict[tuple[str, int], _CacheEntry] = {}
+
+    def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
+        if len(study.directions) > 1:
+            raise ValueError(
+                "SRMPruner supports single-objective studies only, but the study has "
+                f"{len(study.directions)} objectives."
+            )
+        step = trial.last_step
+        if step is None or step < self._n_warmup_steps:
+            return False
+        if (step - self._n_warmup_steps) % self._interval_steps:
+            return False
+        try:
+            return self._prune(study, trial, step)
+        except Exception:  # A pruner must never stop the user's training.
+            _logger.warning(
+                "SRMPruner could not decide on trial %d at step %d; the trial goes on.",
+                trial.number,
+                step,
+                exc_info=True,
+            )
+            return False
+
+    def _prune(self, study: optuna.study.Study, trial: FrozenTrial, step: int) -> bool:
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        prefix = _prefix(trial, step, sign)
+        if not prefix.size:
+            return False
+        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        finished = [
+            t
+            for t in trials
+            if t.state == TrialState.COMPLETE
+            and t.value is not None
+            and math.isfinite(t.value)
+            and t.intermediate_values
+        ]
+        if len(finished) < self._n_startup_trials:
+            return False
+        if step >= max(t.last_step or 0 for t in finished):
+            return False  # The finished trials stopped here: pruning would save nothing.
+        stopped = [
+            t
+            for t in trials
+            if t.state == TrialState.PRUNED and t.last_step is not None and t.last_step > step
+        ]
+        limit = self._max_train_trials
+        entry = self._step_model(study.study_name, finished[-limit:], stopped[-limit:], step, sign)
+        if entry is None:
+            return False
+        params = entry.encoder.transform([_params(trial)])
+        mean, std = entry.model.predict(prefix, params)
+        best = max(sign * t.value for t in finished if t.value is not None)
+        p_improve = entry.model.p_improve(mean, std, best)
+        set_user_attrs(
+            study,
+            trial,
+            {
+                "srm_predicted_final": sign * mean,
+                "srm_predicted_std": std,
+                "srm_p_improve": p_improve,
+                "srm_step": step,
+            },
+        )
+        return entry.model.trusted and p_improve < self._threshold(entry.model.n)
+
+    def _threshold(self, n: int) -> float:
+        """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
+        return self._relative_threshold / (n + 1)
+
+    def _step_model(
+        self,
+        study_name: str,
+        finished: list[FrozenTrial],
+        stopped: list[FrozenTrial],
+        step: int,
+        sign: float,
+    ) -> _CacheEntry | None:
+        numbers = tuple(t.number for t in finished + stopped)
+        cached = self._cache.get((study_name, step))
+        if cached is not None and _still_fresh(cached.numbers, numbers):
+            return cached
+        rows = [(t, _prefix(t, step, sign), sign * float(t.value or 0.0)) for t in finished]
+        rows = [row for row in rows if row[1].size]
+        if len(rows) < self._n_startup_trials:
+            return None
+        n_observed = len(rows)
+        room = self._max_train_trials - n_observed
+        if room > 0:
+            rows += self._impute(study_name, stopped, step, sign)[-room:]
+        log_names = frozenset(
+            name
+            for t, _, _ in rows
+            for name, d in t.distributions.items()
+            if isinstance(d, FloatDistribution | IntDistribution) and d.log
+        )
+        encoder = ParamEncoder(log_names).fit([_params(t) for t, _, _ in rows])
+        model = fit_step_model(
+            [p for _, p, _ in rows],
+            encoder.transform([_params(t) for t, _, _ in rows]),
+            np.array([value for _, _, value in rows]),
+            np.arange(len(rows)) < n_observed,
+            threshold=self._threshold(n_observed),
+            regressor=self._regressor,
+            n_top=self._n_top_check,
+            seed=self._seed,
+        )
+        _logger.debug(
+            "SRMPruner fitted the model of step %d on %d finished and %d stopped trials "
+            "(trusted: %s).",
+            step,
+            n_observed,
+            len(rows) - n_observed,
+            model.trusted,
+        )
+        entry = _CacheEntry(numbers, encoder, model)
+        self._cache[(study_name, step)] = entry
+        return entry
+
+    def _impute(
+        self, study_name: str, stopped: list[FrozenTrial], step: int, sign: float
+    ) -> list[tuple[FrozenTrial, np.ndarray, float]]:
+        """Estimated final values of trials stopped after ``step``.
+
+        Each comes from the trusted model of the latest step at or before the one where the
+        trial stopped; a trial without such a model is left out.
+        """
+        trusted = sorted(
+            s for (name, s), e in self._cache.items() if name == study_name and e.model.trusted
+        )
+        by_step: dict[int, list[FrozenTrial]] = {}
+        for t in stopped:
+            assert t.last_step is not None
+            position = bisect.bisect_right(trusted, t.last_step) - 1
+            if position >= 0 and trusted[position] > step:
+                by_step.setdefault(trusted[position], []).append(t)
+        rows = []
+        for source, group in by_step.items():
+            entry = self._cache[(study_name, source)]
+            prefixes = [_prefix(t, source, sign) for t in group]
+            own = [_prefix(t, step, sign) for t in group]
+            keep = [i for i in range(len(group)) if prefixes[i].size and own[i].size]
+            if not keep:
+                continue
+            means = entry.model.model.predict(
+                [prefixes[i] for i in keep],
+                entry.encoder.transform([_params(group[i]) for i in keep]),
+            )
+            rows += [(group[i], own[i], float(m)) for i, m in zip(keep, means, strict=True)]
+        return rows
+
+
+def _still_fresh(cached: tuple[int, ...], current: tuple[int, ...]) -> bool:
+    """Whether a model fitted on ``cached`` trials may serve for ``current`` ones."""
+    return len(set(current) - set(cached)) < max(1.0, _REFIT_GROWTH * len(cached))
+
+
+def _prefix(trial: FrozenTrial, step: int, sign: float) -> np.ndarray:
+    values = [v for s, v in sorted(trial.intermediate_values.items()) if s <= step]
+    return clean_curve(sign * np.asarray(values, dtype=float))
+
+
+def _params(trial: FrozenTrial) -> dict[str, ParamValue]:
+    return {
+        name: value if isinstance(value, int | float | str | bool) else str(value)
+        for name, value in trial.params.items()
+    }
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")

@@ -1,0 +1,110 @@
+"""The stopping rule on top of a length model: plain numpy, no Optuna.
+
+Everything here works in "higher is better" units; the pruner flips the sign for minimisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from optuna_srm._regression import make_regressor
+from optuna_srm._srm import LengthModel
+
+# Weight, in training points, of the global mean square in the local error scale.
+_SCALE_PRIOR = 3.0
+
+
+def p_exceed(need: np.ndarray | float, scale: np.ndarray | float, n: int) -> np.ndarray:
+    """Probability that a prediction error exceeds ``need``.
+
+    Student's t with ``n - 1`` degrees of freedom (at least one) and the given scale: heavier
+    tails than a Gaussian while the scale rests on few out-of-sample errors.
+    """
+    df = max(n - 1, 1)
+    return np.atleast_1d(student_t.sf(np.asarray(need) / np.maximum(scale, 1e-12), df))
+
+
+@dataclass
+class StepModel:
+    """A length model fitted for one step, with what the rule needs to trust it."""
+
+    model: LengthModel
+    features: np.ndarray  # standardised features of the observed rows, for the local scale
+    residuals: np.ndarray  # out-of-sample errors on the observed rows
+    trusted: bool
+
+    @property
+    def n(self) -> int:
+        return int(self.residuals.size)
+
+    def predict(self, prefix: np.ndarray, params: np.ndarray) -> tuple[float, float]:
+        """Predicted final value and the local standard deviation of its error."""
+        mean = self.model.predict([prefix], params.reshape(1, -1))
+        x = self.model.standardised_features([prefix], params.reshape(1, -1))
+        return float(mean[0]), float(local_scale(self.features, self.residuals, x)[0])
+
+    def p_improve(self, mean: float, std: float, reference: float) -> float:
+        return float(p_exceed(reference - mean, std, self.n)[0])
+
+
+def local_scale(train: np.ndarray, residuals: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Error scale near ``x``: kernel-weighted mean of nearby squared residuals.
+
+    Shrunk towards the global mean square with the weight of ``_SCALE_PRIOR`` training points, and
+    inflated by ``(n + 1) / n`` since a new point errs more than the training points' LOO errors
+    spread.
+    """
+    n = residuals.size
+    dist = np.sum((x[:, None, :] - train[None, :, :]) ** 2, axis=2) / max(train.shape[1], 1)
+    weights = np.exp(-dist)
+    squares = residuals**2
+    local = (weights @ squares + _SCALE_PRIOR * squares.mean()) / (
+        weights.sum(axis=1) + _SCALE_PRIOR
+    )
+    floor = 1e-9 * max(1.0, float(np.abs(residuals).max(initial=0.0)))
+    return np.asarray(np.maximum(np.sqrt(local * (n + 1) / n), floor))
+
+
+def fit_step_model(
+    prefixes: Sequence[np.ndarray],
+    params: np.ndarray,
+    finals: np.ndarray,
+    observed: np.ndarray,
+    *,
+    threshold: float,
+    regressor: str,
+    n_top: int,
+    seed: int,
+) -> StepModel:
+    """Fit the model for one step and check it against the training trials themselves.
+
+    The check replays the rule on the out-of-sample predictions: each of the ``n_top`` best
+    training trials is compared with the next-best final value below its own. Had the rule
+    stopped any of them (a trial that did beat its reference), the model does not yet rank
+    the best trials reliably at this step and is not trusted.
+
+    Rows whose ``observed`` flag is false carry an estimated final value (of a trial stopped
+    early): they train the regressor but take no part in the error scale or the check.
+    """
+    model = LengthModel(make_regressor(regressor, n_iter=10, cv=3, seed=seed))
+    model.fit(prefixes, params, finals)
+    features = model.standardised_features(prefixes, params)[observed]
+    residuals = model.residuals_[observed]
+    finals = finals[observed]
+    out_of_sample = finals - residuals
+    order = np.argsort(-finals)
+    trusted = True
+    n = finals.size
+    for rank in range(min(n_top, n - 1)):
+        top, below = order[rank], order[rank + 1]
+        others = np.delete(np.arange(n), top)
+        scale = local_scale(features[others], residuals[others], features[top : top + 1])
+        p = p_exceed(finals[below] - out_of_sample[top], scale, n - 1)[0]
+        if p < threshold:
+            trusted = False
+            break
+    return StepModel(model, features, residuals, trusted)
