@@ -329,15 +329,15 @@ def _pow4(x: np.ndarray, c: float, a: float, b: float, alpha: float) -> np.ndarr
 
 
 def _log_power(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    return a / (1.0 + (x / np.exp(b)) ** c)
+    return a / (1.0 + (x / math.exp(b)) ** c)
 
 
 def _exp3(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    return c - np.exp(-a * x + b)
+    return c - np.asarray(np.exp(-a * x + b))
 
 
 def _vapor_pressure(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    return np.exp(a + b / x + c * np.log(x))
+    return np.asarray(np.exp(a + b / x + c * np.log(x)))
 
 
 def _mmf(x: np.ndarray, alpha: float, beta: float, k: float, delta: float) -> np.ndarray:
@@ -345,19 +345,19 @@ def _mmf(x: np.ndarray, alpha: float, beta: float, k: float, delta: float) -> np
 
 
 def _janoschek(x: np.ndarray, alpha: float, beta: float, k: float, delta: float) -> np.ndarray:
-    return alpha - (alpha - beta) * np.exp(-k * x**delta)
+    return alpha - (alpha - beta) * np.asarray(np.exp(-k * x**delta))
 
 
 def _ilog2(x: np.ndarray, c: float, a: float) -> np.ndarray:
-    return c - a / np.log(x + 1.0)
+    return c - a / np.asarray(np.log(x + 1.0))
 
 
 def _log_log_linear(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    return np.log(a * np.log(x) + b)
+    return np.asarray(np.log(a * np.log(x) + b))
 
 
 def _hill(x: np.ndarray, alpha: float, eta: float, kappa: float) -> np.ndarray:
-    return alpha * x**eta / (kappa**eta + x**eta)
+    return np.asarray(alpha * x**eta / (kappa**eta + x**eta))
 
 
 # Start values use the (normalised, increasing) prefix u; normalised curves live in about [0, 1].

@@ -3,8 +3,8 @@
 For each curve file, each draw (seed) and each model: pick ``--n-train`` training curves at
 random and ``--n-test`` test curves from the rest (all the rest if fewer), fit the model on the
 complete training curves, then predict the final value of every test curve from its first
-``k = max(1, round(f * T))`` values for each fraction ``f`` in ``--fractions``. Reported per
-fraction, as the median over the draws:
+``k = max(1, round(f * T))`` values (halves rounded up) for each fraction ``f`` in
+``--fractions``. Reported per fraction, as the median over the draws:
 
 - ``R2``: coefficient of determination of the predicted final values;
 - ``tau``: Kendall's tau between predicted and true final values (the ranking matters for
@@ -18,7 +18,8 @@ by default only for the evaluated lengths (``--all-lengths``: for every length, 
 would need, which multiplies their ``fit s`` by about (T - 1) / 3). ``srm*`` models are fitted
 as they come.
 
-Models (``--models``, comma-separated; default: all):
+Models (``--models``, comma-separated, or ``all``; default: all but ``srm_nu_svr_linear`` and
+``srm_random_forest``, which take about 80 s and 5-7 min per fit on 2 cores):
 
 - ``srm``: ``optuna_srm.SequentialRegressionModel(random_state=seed)``, otherwise defaults;
 - ``srm_nu_svr_rbf``, ``srm_nu_svr_linear``, ``srm_random_forest``, ``srm_ols``: the paper's
@@ -43,14 +44,16 @@ Run from the repository root (the data lives outside the project and is never co
     python benchmarks/prediction.py FILE.csv --models last_value,nusvr_gain --draws 0,1,2 \\
         --plot benchmarks/results/r2.png --json benchmarks/results/prediction.json
 
-The markdown table goes to stdout, progress and notes to stderr. Both files with all baselines
-take about three minutes on 2 CPU cores, mostly the tuned nu-SVR and the parametric fits.
+The markdown table goes to stdout (to stderr with ``--json -``), progress and notes to stderr.
+The default run on both files takes about 7.5 minutes on 2 CPU cores, 4.5 of them in the
+parametric fits of ``lce`` (70-170 ms per prediction); ``--models all`` adds about 40 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -67,7 +70,13 @@ from sklearn.metrics import r2_score
 try:
     from _baselines import Z90, DomhanLCE, LastValue, NuSVRGain, NuSVRTuned
 except ImportError:  # imported as ``benchmarks.prediction``
-    from benchmarks._baselines import Z90, DomhanLCE, LastValue, NuSVRGain, NuSVRTuned
+    from benchmarks._baselines import (  # type: ignore[no-redef]
+        Z90,
+        DomhanLCE,
+        LastValue,
+        NuSVRGain,
+        NuSVRTuned,
+    )
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +101,9 @@ BASELINES: dict[str, Callable[[int, list[int] | None], Model]] = {
     "lce": lambda seed, lengths: DomhanLCE(seed, lengths),
 }
 ALL_MODELS = (*SRM_MODELS, *BASELINES)
+# The two slow paper regressors (about 80 s and 5-7 min per fit on 2 cores) only on request.
+SLOW_MODELS = ("srm_nu_svr_linear", "srm_random_forest")
+DEFAULT_MODELS = tuple(m for m in ALL_MODELS if m not in SLOW_MODELS)
 
 
 class ModelUnavailable(Exception):
@@ -205,7 +217,8 @@ def make_split(n_curves: int, n_train: int, n_test: int, seed: int) -> Split:
 
 
 def prefix_length(fraction: float, length: int) -> int:
-    return max(1, round(fraction * length))
+    """``max(1, round(fraction * length))``, rounding halves up (25% of 50 steps is 13)."""
+    return max(1, math.floor(fraction * length + 0.5))
 
 
 def _kendall(y: np.ndarray, pred: np.ndarray) -> float:
@@ -360,7 +373,9 @@ def plot(path: str, results: list[ModelResult], fractions: Sequence[float]) -> N
     xs = [100 * f for f in fractions]
     for ax, name in zip(axes[0], names, strict=True):
         for result in (r for r in results if r.data == name and r.draws):
-            ax.plot(xs, summary(result)["r2"], marker="o", label=result.model)
+            r2 = summary(result)["r2"]
+            below = " (below -1)" if max(r2) < -1 else ""
+            ax.plot(xs, r2, marker="o", label=result.model + below)
         ax.set_ylim(-1.0, 1.0)
         ax.axhline(0.0, color="grey", linewidth=0.5)
         ax.set(title=name, xlabel="observed part of the curve (%)", ylabel="R^2 (clipped at -1)")
@@ -384,6 +399,8 @@ def _ints(text: str) -> list[int]:
 
 
 def _models(text: str) -> list[str]:
+    if text.strip() == "all":
+        return list(ALL_MODELS)
     names = [t.strip() for t in text.split(",") if t.strip()]
     unknown = sorted(set(names) - set(ALL_MODELS))
     if unknown:
@@ -397,7 +414,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("files", nargs="+", type=Path, help="learning-curve CSV files")
-    parser.add_argument("--models", type=_models, default=list(ALL_MODELS), help="comma list")
+    parser.add_argument(
+        "--models",
+        type=_models,
+        default=list(DEFAULT_MODELS),
+        help=f"comma list, or 'all'; from {', '.join(ALL_MODELS)}",
+    )
     parser.add_argument("--draws", type=_ints, default=[0, 1, 2], help="seeds, comma list")
     parser.add_argument("--n-train", type=int, default=100)
     parser.add_argument("--n-test", type=int, default=180)
@@ -426,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results += [
             run_model(name, data, splits, args.fractions, args.all_lengths) for name in args.models
         ]
-    print(markdown_table(results, args.fractions))
+    # With ``--json -`` stdout carries only the JSON; the table then goes to stderr.
+    print(markdown_table(results, args.fractions), file=sys.stderr if args.json == "-" else None)
     note(f"total {time.perf_counter() - start:.0f} s")
     if args.plot:
         plot(args.plot, results, args.fractions)

@@ -5,6 +5,7 @@ Everything here works in "higher is better" units; the pruner flips the sign for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,7 +91,7 @@ def fit_step_model(
     Rows whose ``observed`` flag is false carry an estimated final value (of a trial stopped
     early): they train the regressor but take no part in the error scale or the check.
     """
-    model = LengthModel(make_regressor(regressor, n_iter=10, cv=3, seed=seed))
+    model = LengthModel(functools.partial(make_regressor, regressor, 10, 3, seed))
     model.fit(prefixes, params, finals)
     features = model.standardised_features(prefixes, params)[observed]
     residuals = model.residuals_[observed]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,14 @@ MIN_TRAIN_CURVES = 3
 class LengthModel:
     """One regression model for prefixes of (about) one length: the paper's tau-th SRM.
 
-    It predicts the gain ``final - last observed value`` from the prefix features and the
-    encoded hyperparameters, both standardised, so that the model is blind to the scale of the
-    objective. Its out-of-sample residuals give the spread of its errors.
+    It averages two regressions on the standardised prefix features and encoded
+    hyperparameters: one of the final value itself and one of the gain ``final - last observed
+    value``. Both targets are standardised too, so the model is blind to the scale of the
+    objective. The out-of-sample errors of the average give the spread of its errors.
     """
 
-    def __init__(self, regressor: Regressor) -> None:
-        self.regressor = regressor
+    def __init__(self, make_regressor: Callable[[], Regressor]) -> None:
+        self.make_regressor = make_regressor
 
     def fit(self, prefixes: Sequence[np.ndarray], params: np.ndarray, finals: np.ndarray) -> None:
         # Small matrices: one BLAS thread is fastest, and several spin badly on a busy machine.
@@ -42,20 +44,30 @@ class LengthModel:
         self.center_[~np.isfinite(self.center_)] = 0.0
         self.scale_ = np.nanstd(x, axis=0)
         self.scale_[~(self.scale_ > 0)] = 1.0
-        gains = finals - np.array([p[-1] for p in prefixes])
-        self.gain_center_ = float(gains.mean())
-        self.gain_scale_ = float(gains.std()) or float(np.std(finals)) or 1.0
-        z = (gains - self.gain_center_) / self.gain_scale_
-        out_of_sample = self.regressor.fit(self._standardise(x), z)
-        self.residuals_ = (z - out_of_sample) * self.gain_scale_
+        x = self._standardise(x)
+        last = np.array([p[-1] for p in prefixes])
+        self.targets_ = []
+        out_of_sample = np.zeros(len(finals))
+        for offset in (np.zeros_like(last), last):
+            target = finals - offset
+            center = float(target.mean())
+            scale = float(target.std()) or float(np.std(finals)) or 1.0
+            regressor = self.make_regressor()
+            predicted = regressor.fit(x, (target - center) / scale) * scale + center
+            out_of_sample += (predicted + offset) / 2
+            self.targets_.append((regressor, center, scale))
+        self.residuals_ = finals - out_of_sample
         n = len(finals)
         # Finite-sample inflation: a new point's error exceeds the LOO errors' spread.
         self.sigma_ = float(np.sqrt(np.mean(self.residuals_**2) * (n + 1) / n))
 
     def predict(self, prefixes: Sequence[np.ndarray], params: np.ndarray) -> np.ndarray:
         x = self.standardised_features(prefixes, params)
-        gains = self.regressor.predict(x) * self.gain_scale_ + self.gain_center_
-        return np.array([p[-1] for p in prefixes]) + gains
+        last = np.array([p[-1] for p in prefixes])
+        (level, level_center, level_scale), (gain, gain_center, gain_scale) = self.targets_
+        from_level = level.predict(x) * level_scale + level_center
+        from_gain = last + gain.predict(x) * gain_scale + gain_center
+        return np.asarray((from_level + from_gain) / 2)
 
     def standardised_features(
         self, prefixes: Sequence[np.ndarray], params: np.ndarray
@@ -183,7 +195,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
             rows = [i for i, c in enumerate(cleaned) if c.size >= length]
             if len(rows) < MIN_TRAIN_CURVES:
                 continue
-            model = LengthModel(make_regressor(self.regressor, self.n_iter, self.cv, seed))
+            model = LengthModel(
+                functools.partial(make_regressor, self.regressor, self.n_iter, self.cv, seed)
+            )
             model.fit([cleaned[i][:length] for i in rows], encoded[rows], finals[rows])
             self.models_[int(length)] = model
         self.lengths_ = np.array(sorted(self.models_))
