@@ -77,7 +77,8 @@ def _kernel(dist: np.ndarray, linear: np.ndarray, gamma: float, d: int) -> np.nd
     """RBF (of squared distances ``dist``) plus linear kernel; linear alone for ``gamma=0``."""
     if gamma == 0.0:
         return linear
-    return np.exp(-gamma / max(d, 1) * dist) + linear
+    rbf: np.ndarray = np.exp(-gamma / max(d, 1) * dist)
+    return rbf + linear
 
 
 class SearchedRegressor:
