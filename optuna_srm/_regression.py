@@ -78,7 +78,7 @@ def _kernel(dist: np.ndarray, linear: np.ndarray, gamma: float, d: int) -> np.nd
     if gamma == 0.0:
         return linear
     rbf: np.ndarray = np.exp(-gamma / max(d, 1) * dist)
-    return np.add(rbf, linear)
+    return np.asarray(rbf + linear, dtype=float)
 
 
 class SearchedRegressor:
