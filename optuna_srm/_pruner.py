@@ -207,6 +207,8 @@ class SRMPruner(BasePruner):
             return False
         params = entry.encoder.transform([_params(trial)])
         mean, std = entry.model.predict(prefix, params)
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise ValueError(f"the model predicted {mean} with std {std}")
         best = max(sign * t.value for t in finished if t.value is not None)
         p_improve = entry.model.p_improve(mean, std, best)
         set_user_attrs(

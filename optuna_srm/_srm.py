@@ -90,8 +90,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
 
     One regression model per observed length (the paper's sequential regression models), each
     trained on the training curves' prefixes of that length, their first and second
-    differences, and the hyperparameters. Prefixes whose length falls between two trained
-    lengths get the interpolation of both models' predictions; longer ones the longest model's.
+    differences, and the hyperparameters. A prefix whose length falls between two trained
+    lengths, or beyond the longest, is predicted by the model of the longest trained length it
+    covers, from that many of its values.
 
     Each model predicts the gain over the last observed value from standardised features, so
     objectives of any scale (accuracies, losses, perplexities in the hundreds) work without
@@ -187,7 +188,14 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
         params_list = [params_list[i] for i in keep]
         self.encoder_ = ParamEncoder().fit(params_list)
         encoded = self.encoder_.transform(params_list)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        try:
+            rng = check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an integer or a numpy.random.RandomState, "
+                f"but got random_state={self.random_state!r}."
+            ) from None
+        seed = int(rng.randint(np.iinfo(np.int32).max))
         longest = max(c.size for c in cleaned)
         lengths = np.unique(np.round(np.linspace(1, longest, self.max_lengths)).astype(int))
         self.models_: dict[int, LengthModel] = {}
@@ -234,19 +242,14 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
     def _predict_length(
         self, length: int, prefixes: list[np.ndarray], encoded: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        position = int(np.searchsorted(self.lengths_, length))
-        lower = self.lengths_[max(position - 1, 0)] if position else self.lengths_[0]
-        if position < self.lengths_.size and self.lengths_[position] == length:
-            lower = upper = length
-        else:
-            upper = self.lengths_[min(position, self.lengths_.size - 1)]
-        low, high = self.models_[int(lower)], self.models_[int(upper)]
-        weight = 0.0 if upper == lower else (length - lower) / (upper - lower)
-        weight = float(np.clip(weight, 0.0, 1.0))
-        mean = (1 - weight) * low.predict(prefixes, encoded)
-        mean += weight * high.predict(prefixes, encoded)
-        sigma = (1 - weight) * low.sigma_ + weight * high.sigma_
-        return mean, np.full(len(prefixes), sigma)
+        # The model of the longest trained length that the prefix covers, on that many values:
+        # a model never sees a prefix length it was not trained on.
+        trained = int(
+            self.lengths_[max(int(np.searchsorted(self.lengths_, length, "right")) - 1, 0)]
+        )
+        model = self.models_[trained]
+        mean = model.predict([p[:trained] for p in prefixes], encoded)
+        return mean, np.full(len(prefixes), model.sigma_)
 
     def _check_arguments(self) -> None:
         if self.regressor not in REGRESSORS:
@@ -256,7 +259,11 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")
         limit = self.max_train_curves
-        if limit is not None and (not isinstance(limit, int) or limit < MIN_TRAIN_CURVES):
+        if limit is not None and (
+            not isinstance(limit, int | np.integer)
+            or isinstance(limit, bool)
+            or limit < MIN_TRAIN_CURVES
+        ):
             raise ValueError(
                 f"max_train_curves must be None or an integer >= {MIN_TRAIN_CURVES}, "
                 f"but got max_train_curves={limit!r}."

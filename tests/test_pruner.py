@@ -1,0 +1,512 @@
+"""SRMPruner, driven through real Optuna studies: ask, report, should_prune, tell, optimize."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import optuna
+import pytest
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_srm import SRMPruner
+
+DIRECTIONS = ["maximize", "minimize"]
+SRM_ATTRS = ("srm_predicted_final", "srm_predicted_std", "srm_p_improve", "srm_step")
+PRUNER_LOGGER = "optuna_srm._pruner"
+
+# The behaviour study: 50 trials of 20 steps; even trials are good, odd ones bad.
+N_TRIALS, N_STEPS, BEST = 50, 20, 37
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quiet_optuna() -> Iterator[None]:
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    yield
+    optuna.logging.set_verbosity(verbosity)
+
+
+def accuracy_curve(number: int, n_steps: int = N_STEPS, best: int = BEST) -> np.ndarray:
+    """The learning curve of trial ``number``: a saturating rise towards its final accuracy.
+
+    Trial ``best`` ends at 0.97, the other even trials between 0.85 and 0.92 (good), the odd
+    ones between 0.3 and 0.5 (bad). The curve depends on the trial number only.
+    """
+    rng = np.random.default_rng(number)
+    if number == best:
+        final = 0.97
+    elif number % 2 == 0:
+        final = rng.uniform(0.85, 0.92)
+    else:
+        final = rng.uniform(0.3, 0.5)
+    rise, rate = rng.uniform(0.2, 0.4), rng.uniform(0.2, 0.4)
+    noise = rng.normal(0.0, 0.003, n_steps)
+    return final - rise * np.exp(-rate * np.arange(n_steps)) + noise
+
+
+def objective_curve(
+    number: int, direction: str, n_steps: int = N_STEPS, best: int = BEST
+) -> np.ndarray:
+    """Accuracies to maximize, or losses (1 - accuracy) to minimize."""
+    accuracy = accuracy_curve(number, n_steps, best)
+    return accuracy if direction == "maximize" else 1.0 - accuracy
+
+
+def make_objective(
+    direction: str, n_steps: int = N_STEPS, best: int = BEST
+) -> Callable[[optuna.Trial], float]:
+    def objective(trial: optuna.Trial) -> float:
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        trial.suggest_categorical("optimizer", ["adam", "sgd"])
+        values = objective_curve(trial.number, direction, n_steps, best)
+        for step, value in enumerate(values):
+            trial.report(float(value), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(values[-1])
+
+    return objective
+
+
+def add_finished_trial(
+    study: optuna.Study, values: Sequence[float], steps: Sequence[int] | None = None
+) -> None:
+    trial = study.ask()
+    for step, value in zip(range(len(values)) if steps is None else steps, values, strict=True):
+        trial.report(float(value), step)
+    study.tell(trial, float(values[-1]))
+
+
+def srm_attrs(study: optuna.Study, trial: optuna.Trial) -> dict[str, object]:
+    """The pruner's attrs of a running trial, as the storage holds them."""
+    # Trial.user_attrs is the trial's own cached view: read the storage's through the study.
+    attrs = study.get_trials(deepcopy=False)[trial.number].user_attrs
+    return {key: attrs[key] for key in SRM_ATTRS if key in attrs}
+
+
+def checked_steps(study: optuna.Study, trial: optuna.Trial, values: Sequence[float]) -> list[int]:
+    """Report ``values`` at steps 0, 1, ... and return the steps at which the pruner checked."""
+    checked = []
+    for step, value in enumerate(values):
+        trial.report(float(value), step)
+        assert isinstance(trial.should_prune(), bool)
+        if srm_attrs(study, trial).get("srm_step") == step:
+            checked.append(step)
+    return checked
+
+
+def pruner_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == PRUNER_LOGGER and r.levelno >= logging.WARNING]
+
+
+# The behaviour on a study with clearly good and clearly bad configurations.
+
+
+@pytest.fixture(scope="module", params=DIRECTIONS)
+def behaviour_study(request: pytest.FixtureRequest) -> optuna.Study:
+    direction: str = request.param
+    study = optuna.create_study(
+        direction=direction,
+        pruner=SRMPruner(),
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    study.optimize(make_objective(direction), n_trials=N_TRIALS)
+    return study
+
+
+def test_prunes_bad_trials_and_never_the_best(behaviour_study: optuna.Study) -> None:
+    states = {t.number: t.state for t in behaviour_study.trials}
+    bad = [n for n in range(10, N_TRIALS) if n % 2]
+
+    pruned_bad = [n for n in bad if states[n] == TrialState.PRUNED]
+
+    assert states[BEST] == TrialState.COMPLETE
+    assert behaviour_study.best_trial.number == BEST
+    assert len(pruned_bad) >= len(bad) // 2, pruned_bad
+    assert set(states.values()) <= {TrialState.COMPLETE, TrialState.PRUNED}
+    steps_run = sum(len(t.intermediate_values) for t in behaviour_study.trials)
+    assert steps_run < 0.75 * N_TRIALS * N_STEPS
+
+
+def test_records_its_prediction_on_checked_trials(behaviour_study: optuna.Study) -> None:
+    checked = [t for t in behaviour_study.trials if "srm_step" in t.user_attrs]
+
+    assert len(checked) >= N_TRIALS - 10
+    for trial in checked:
+        attrs = trial.user_attrs
+        assert set(SRM_ATTRS) <= set(attrs)
+        assert type(attrs["srm_predicted_final"]) is float
+        assert type(attrs["srm_predicted_std"]) is float
+        assert type(attrs["srm_p_improve"]) is float
+        assert type(attrs["srm_step"]) is int
+        assert 0.0 <= attrs["srm_p_improve"] <= 1.0
+        assert attrs["srm_predicted_std"] >= 0.0
+        assert attrs["srm_step"] in trial.intermediate_values
+        if trial.state == TrialState.PRUNED:
+            assert attrs["srm_step"] == trial.last_step
+
+
+def test_predicted_final_is_in_the_objectives_units(behaviour_study: optuna.Study) -> None:
+    direction = behaviour_study.direction.name.lower()
+    late = [t for t in behaviour_study.trials if t.user_attrs.get("srm_step", -1) >= N_STEPS // 2]
+    assert late
+
+    for trial in late:
+        final = objective_curve(trial.number, direction)[-1]
+        assert trial.user_attrs["srm_predicted_final"] == pytest.approx(final, abs=0.1)
+
+
+# The same behaviour on every storage, on a smaller study.
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_prunes_through_every_storage(storage: BaseStorage, direction: str) -> None:
+    n_trials, n_steps, best = 16, 8, 12
+    study = optuna.create_study(
+        direction=direction,
+        storage=storage,
+        pruner=SRMPruner(),
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+
+    study.optimize(make_objective(direction, n_steps, best), n_trials=n_trials)
+
+    loaded = optuna.load_study(study_name=study.study_name, storage=storage)
+    trials = loaded.get_trials()
+    assert trials[best].state == TrialState.COMPLETE
+    assert loaded.best_trial.number == best
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert any(t.number % 2 for t in pruned)
+    for trial in pruned:
+        assert trial.user_attrs["srm_step"] == trial.last_step
+        assert 0.0 <= trial.user_attrs["srm_p_improve"] <= 1.0
+        final = objective_curve(trial.number, direction, n_steps, best)[-1]
+        assert trial.user_attrs["srm_predicted_final"] == pytest.approx(final, abs=0.2)
+
+
+# Irregular steps, curves of different lengths, NaN and infinite values.
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_irregular_steps_lengths_and_non_finite_values(
+    direction: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    all_nan = 13
+
+    def objective(trial: optuna.Trial) -> float:
+        rng = np.random.default_rng(1000 + trial.number)
+        values = objective_curve(trial.number, direction, n_steps=15)
+        values = values[: int(rng.integers(3, 16))]
+        final = float(values[-1])
+        values[rng.random(values.size) < 0.2] = math.nan
+        values[rng.random(values.size) < 0.1] = math.inf
+        values[rng.random(values.size) < 0.1] = -math.inf
+        if trial.number == all_nan:
+            values[:] = math.nan
+        for index, value in enumerate(values):
+            trial.report(float(value), step=10 * (index + 1))  # steps 10, 20, 30, ...
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return final
+
+    study = optuna.create_study(
+        direction=direction, pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    with caplog.at_level(logging.WARNING, logger=PRUNER_LOGGER):
+        study.optimize(objective, n_trials=30)
+
+    assert {t.state for t in study.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+    assert not pruner_warnings(caplog)
+    assert study.trials[all_nan].state == TrialState.COMPLETE
+    assert "srm_step" not in study.trials[all_nan].user_attrs
+    checked = [t for t in study.trials if "srm_step" in t.user_attrs]
+    assert len(checked) >= 10
+    for trial in checked:
+        assert trial.user_attrs["srm_step"] % 10 == 0
+        assert trial.user_attrs["srm_step"] in trial.intermediate_values
+        assert math.isfinite(trial.user_attrs["srm_predicted_final"])
+        assert 0.0 <= trial.user_attrs["srm_p_improve"] <= 1.0
+
+
+def test_checks_prefixes_of_finished_trials_with_other_step_grids() -> None:
+    # Finished trials reported every 10 steps; the running one reports every step.
+    study = optuna.create_study(direction="maximize", pruner=SRMPruner())
+    for number in range(8):
+        add_finished_trial(study, accuracy_curve(number, 10), steps=range(10, 110, 10))
+    trial = study.ask()
+
+    checked = checked_steps(study, trial, accuracy_curve(8, 30))
+
+    # From step 10 on, the finished trials have values to compare with.
+    assert checked == list(range(10, 30))
+
+
+# The model is refitted only when new trials finished.
+
+
+def count_fits(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(
+        "fitted the model" in r.getMessage() for r in caplog.records if r.name == PRUNER_LOGGER
+    )
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_refits_only_when_new_trials_finished(
+    direction: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=PRUNER_LOGGER)
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    for number in range(10):
+        add_finished_trial(study, objective_curve(number, direction))
+    running = [study.ask() for _ in range(2)]
+    for number, trial in enumerate(running, start=10):
+        for step, value in enumerate(objective_curve(number, direction)[:5]):
+            trial.report(float(value), step)
+
+    for _ in range(3):
+        for trial in running:
+            trial.should_prune()
+    assert count_fits(caplog) == 1  # one model for step 4, reused by every later check
+
+    add_finished_trial(study, objective_curve(12, direction))  # 11 finished: 10% more
+    running[0].should_prune()
+    assert count_fits(caplog) == 2
+    running[1].should_prune()
+    running[0].should_prune()
+    assert count_fits(caplog) == 2
+
+    running[0].report(float(objective_curve(10, direction)[5]), 5)
+    running[0].should_prune()
+    assert count_fits(caplog) == 3  # a new step has a model of its own
+
+
+def test_checks_before_enough_trials_finished_fit_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=PRUNER_LOGGER)
+    study = optuna.create_study(direction="maximize", pruner=SRMPruner(n_startup_trials=5))
+    for number in range(4):
+        add_finished_trial(study, accuracy_curve(number))
+    trial = study.ask()
+
+    assert checked_steps(study, trial, accuracy_curve(4)) == []
+    assert count_fits(caplog) == 0
+
+
+# Multi-objective studies.
+
+
+def test_multi_objective_study_is_rejected() -> None:
+    pruner = SRMPruner()
+    study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner)
+    study.ask()
+    # Optuna's Trial.report and Trial.should_prune refuse multi-objective studies themselves
+    # (NotImplementedError), so the pruner is asked directly, as a wrapper would.
+    running: FrozenTrial = study.get_trials(deepcopy=False)[0]
+
+    with pytest.raises(ValueError, match="single-objective"):
+        pruner.prune(study, running)
+
+
+# Constructor arguments: valid values, then each invalid one naming the argument.
+
+
+def test_relative_threshold_argument() -> None:
+    for value in (0.01, 0.1, 0.5, 0.99, np.float64(0.2)):
+        SRMPruner(relative_threshold=value)
+        SRMPruner(value)
+
+    for value in (0, 0.0, 1, 1.0, -0.1, 1.5, "x", None, math.nan, True):
+        with pytest.raises(ValueError, match="relative_threshold"):
+            SRMPruner(relative_threshold=value)  # type: ignore[arg-type]
+
+
+def test_n_startup_trials_argument() -> None:
+    for value in (3, 5, 10):
+        pruner = SRMPruner(n_startup_trials=value)
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        for number in range(value - 1):
+            add_finished_trial(study, accuracy_curve(number, 10))
+        assert checked_steps(study, study.ask(), accuracy_curve(50, 10)) == []
+        add_finished_trial(study, accuracy_curve(value, 10))
+        assert checked_steps(study, study.ask(), accuracy_curve(51, 10)) != []
+
+    for value in (2, 0, -1, 3.5, "5", None, True):
+        with pytest.raises(ValueError, match="n_startup_trials"):
+            SRMPruner(n_startup_trials=value)  # type: ignore[arg-type]
+
+
+def _study_with_finished_trials(
+    pruner: SRMPruner, n: int = 6, n_steps: int = N_STEPS
+) -> optuna.Study:
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for number in range(n):
+        add_finished_trial(study, accuracy_curve(number, n_steps))
+    return study
+
+
+def test_n_warmup_steps_argument() -> None:
+    for value in (0, 5, 12):
+        study = _study_with_finished_trials(SRMPruner(n_warmup_steps=value))
+        checked = checked_steps(study, study.ask(), accuracy_curve(7))
+        # Checked from the warm-up on, up to (not at) the finished trials' last step.
+        assert checked == list(range(value, N_STEPS - 1))
+
+    for value in (-1, 1.5, "0", None):
+        with pytest.raises(ValueError, match="n_warmup_steps"):
+            SRMPruner(n_warmup_steps=value)  # type: ignore[arg-type]
+
+
+def test_interval_steps_argument() -> None:
+    for warmup, interval in ((0, 1), (0, 3), (2, 4)):
+        pruner = SRMPruner(n_warmup_steps=warmup, interval_steps=interval)
+        study = _study_with_finished_trials(pruner)
+        checked = checked_steps(study, study.ask(), accuracy_curve(7))
+        assert checked == list(range(warmup, N_STEPS - 1, interval))
+
+    for value in (0, -1, 1.5, None):
+        with pytest.raises(ValueError, match="interval_steps"):
+            SRMPruner(interval_steps=value)  # type: ignore[arg-type]
+
+
+def test_n_top_check_argument() -> None:
+    for value in (1, 5, 100):
+        study = _study_with_finished_trials(SRMPruner(n_top_check=value))
+        assert checked_steps(study, study.ask(), accuracy_curve(7, N_STEPS)[:5])
+
+    for value in (0, -1, 2.5, None):
+        with pytest.raises(ValueError, match="n_top_check"):
+            SRMPruner(n_top_check=value)  # type: ignore[arg-type]
+
+
+def test_max_train_trials_argument(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=PRUNER_LOGGER)
+    for startup, limit in ((5, 5), (3, 6), (5, 1000)):
+        study = _study_with_finished_trials(
+            SRMPruner(n_startup_trials=startup, max_train_trials=limit), n=8
+        )
+        trial = study.ask()
+        trial.report(0.5, 0)
+        trial.should_prune()
+        fits = [r.getMessage() for r in caplog.records if "fitted the model" in r.getMessage()]
+        assert f"on {min(limit, 8)} finished" in fits[-1]
+
+    for startup, limit in ((5, 4), (3, 2), (5, 0), (5, 5.5), (5, None)):
+        with pytest.raises(ValueError, match="max_train_trials"):
+            SRMPruner(n_startup_trials=startup, max_train_trials=limit)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "regressor", ["auto", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols"]
+)
+def test_regressor_argument(regressor: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Five finished trials: too few for the random search, which test_srm.py covers.
+    study = _study_with_finished_trials(SRMPruner(regressor=regressor), n=5, n_steps=8)
+
+    with caplog.at_level(logging.WARNING, logger=PRUNER_LOGGER):
+        checked = checked_steps(study, study.ask(), accuracy_curve(7, 8)[:3])
+
+    assert checked == [0, 1, 2]
+    assert not pruner_warnings(caplog)
+
+
+def test_regressor_argument_rejects_unknown_names() -> None:
+    for value in ("nope", "", "AUTO", None):
+        with pytest.raises(ValueError, match="regressor"):
+            SRMPruner(regressor=value)  # type: ignore[arg-type]
+
+
+def test_seed_argument() -> None:
+    predictions = []
+    for seed in (None, 0, 3, 3):
+        study = _study_with_finished_trials(
+            SRMPruner(regressor="nu_svr_rbf", seed=seed), n=8, n_steps=8
+        )
+        trial = study.ask()
+        checked_steps(study, trial, accuracy_curve(9, 8)[:4])
+        predictions.append(srm_attrs(study, trial)["srm_predicted_final"])
+    assert predictions[2] == predictions[3]  # the same seed, the same model
+
+    for value in ("x", 1.5, [1]):
+        with pytest.raises(ValueError, match="seed"):
+            SRMPruner(seed=value)  # type: ignore[arg-type]
+
+
+# The pruner's own failures never stop a trial.
+
+
+def _run_to_the_end(
+    study: optuna.Study, values: Sequence[float], caplog: pytest.LogCaptureFixture
+) -> optuna.Trial:
+    trial = study.ask()
+    with caplog.at_level(logging.DEBUG, logger=PRUNER_LOGGER):
+        for step, value in enumerate(values):
+            trial.report(float(value), step)
+            decision = trial.should_prune()
+            assert isinstance(decision, bool)
+    study.tell(trial, float(values[-1]))
+    return trial
+
+
+def _decided_or_warned(
+    study: optuna.Study, trial: optuna.Trial, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pruner either recorded a prediction or logged why it could not."""
+    assert all(r.levelno <= logging.WARNING for r in caplog.records if r.name == PRUNER_LOGGER)
+    attrs = study.get_trials(deepcopy=False)[trial.number].user_attrs
+    if "srm_p_improve" in attrs:
+        assert 0.0 <= attrs["srm_p_improve"] <= 1.0, attrs
+    else:
+        assert pruner_warnings(caplog)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_identical_constant_curves(direction: str, caplog: pytest.LogCaptureFixture) -> None:
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    for _ in range(8):
+        add_finished_trial(study, [0.5] * 10)
+
+    same = _run_to_the_end(study, [0.5] * 10, caplog)
+
+    assert study.get_trials()[same.number].state == TrialState.COMPLETE
+    _decided_or_warned(study, same, caplog)
+
+
+def test_categorical_none_and_conditional_params(caplog: pytest.LogCaptureFixture) -> None:
+    def objective(trial: optuna.Trial) -> float:
+        activation = trial.suggest_categorical("activation", [None, "relu", 3, 2.5, True])
+        if trial.number % 2:  # a conditional parameter, missing from half the trials
+            trial.suggest_float("width", 1.0, 1000.0, log=True)
+        values = accuracy_curve(trial.number, 10) + (0.05 if activation is None else 0.0)
+        for step, value in enumerate(values):
+            trial.report(float(value), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(values[-1])
+
+    study = optuna.create_study(
+        direction="maximize", pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    with caplog.at_level(logging.WARNING, logger=PRUNER_LOGGER):
+        study.optimize(objective, n_trials=20)
+
+    assert {t.state for t in study.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+    assert not pruner_warnings(caplog)
+    assert sum("srm_step" in t.user_attrs for t in study.trials) >= 10
+
+
+def test_values_near_the_float_limit(caplog: pytest.LogCaptureFixture) -> None:
+    # Squares of these values overflow: the model cannot be fitted meaningfully.
+    study = optuna.create_study(direction="maximize", pruner=SRMPruner())
+    for number in range(6):
+        add_finished_trial(study, np.random.default_rng(number).uniform(-1, 1, 10) * 1e300)
+
+    with np.errstate(all="ignore"):
+        trial = _run_to_the_end(study, np.linspace(-1.0, 1.0, 10) * 1e300, caplog)
+
+    assert study.get_trials()[trial.number].state == TrialState.COMPLETE
+    _decided_or_warned(study, trial, caplog)

@@ -1,0 +1,577 @@
+"""SequentialRegressionModel: predicting a learning curve's final value from its beginning."""
+
+from __future__ import annotations
+
+import csv
+import math
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import r2_score
+from sklearn.utils import estimator_checks
+
+from optuna_srm import SequentialRegressionModel
+
+DOCUMENTED_REGRESSORS = ("auto", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols")
+Z_90 = 1.645  # half-width of a two-sided 90% Gaussian interval, in standard deviations
+
+
+def saturating_curves(n: int, length: int, seed: int, noise: float = 0.003) -> np.ndarray:
+    """Curves ``a - b * exp(-c t)`` plus a little noise, with random ``a``, ``b`` and ``c``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, length + 1)
+    a = rng.uniform(0.5, 1.0, (n, 1))
+    b = rng.uniform(0.2, 0.5, (n, 1))
+    c = rng.uniform(0.05, 0.3, (n, 1))
+    return a - b * np.exp(-c * t) + rng.normal(0.0, noise, (n, length))
+
+
+def r2_at(model: SequentialRegressionModel, curves: np.ndarray, length: int) -> float:
+    mean, _ = model.predict(curves[:, :length])
+    return float(r2_score(curves[:, -1], mean))
+
+
+@pytest.fixture(scope="module")
+def train() -> np.ndarray:
+    return saturating_curves(40, 30, seed=0)
+
+
+@pytest.fixture(scope="module")
+def held_out() -> np.ndarray:
+    return saturating_curves(100, 30, seed=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(train: np.ndarray) -> SequentialRegressionModel:
+    return SequentialRegressionModel().fit(train)
+
+
+# Fitting and predicting.
+
+
+def test_fit_returns_the_model_and_predict_one_mean_and_std_per_prefix(
+    train: np.ndarray, held_out: np.ndarray
+) -> None:
+    model = SequentialRegressionModel()
+
+    assert model.fit(train) is model
+    mean, std = model.predict(held_out[:7, :10])
+
+    assert mean.shape == std.shape == (7,)
+    assert np.isfinite(mean).all()
+    assert (std > 0).all()
+
+
+def test_accepts_lists_of_lists_as_well_as_arrays(train: np.ndarray) -> None:
+    from_array = SequentialRegressionModel().fit(train).predict(train[:3, :5])
+    from_lists = SequentialRegressionModel().fit(train.tolist()).predict(train[:3, :5].tolist())
+
+    np.testing.assert_allclose(from_lists, from_array)
+
+
+def test_predicts_prefixes_of_every_length_at_once(
+    fitted: SequentialRegressionModel, held_out: np.ndarray
+) -> None:
+    prefixes = [held_out[i % 100, : 1 + i] for i in range(30)]
+
+    mean, std = fitted.predict(prefixes)
+
+    assert mean.shape == std.shape == (30,)
+    assert np.isfinite(mean).all()
+    assert np.isfinite(std).all()
+    # The longer the prefix, the better; the full curve predicts (about) its own last value.
+    errors = np.abs(mean - held_out[np.arange(30), -1])
+    assert errors[-1] < 0.01
+    assert errors[-10:].mean() < errors[:10].mean()
+    assert std[-1] < std[0]
+
+
+def test_lengths_between_trained_ones_are_predicted(held_out: np.ndarray) -> None:
+    model = SequentialRegressionModel(max_lengths=5).fit(saturating_curves(60, 30, seed=2))
+    assert 1 < model.lengths_.size <= 5
+    assert model.lengths_[0] == 1
+    assert model.lengths_[-1] == 30
+    assert 7 not in model.lengths_
+    below = int(model.lengths_[model.lengths_ < 7].max())
+    above = int(model.lengths_[model.lengths_ > 7].min())
+
+    mean, std = model.predict(held_out[:, :7])
+
+    assert np.isfinite(mean).all()
+    _, std_below = model.predict(held_out[:, :below])
+    _, std_above = model.predict(held_out[:, :above])
+    lowest, highest = sorted([std_below[0], std_above[0]])
+    assert lowest <= std[0] <= highest
+    # Seeing 7 values predicts at least as well as seeing only the trained length below.
+    assert r2_at(model, held_out, 7) >= r2_at(model, held_out, below) - 0.02
+
+
+def test_seeing_more_of_the_curve_never_predicts_much_worse(held_out: np.ndarray) -> None:
+    # Between two trained lengths, a prediction should be at least as good as the one made
+    # from the shorter trained length alone (it could simply ignore the extra values).
+    model = SequentialRegressionModel(max_lengths=5).fit(saturating_curves(60, 30, seed=2))
+    below = int(model.lengths_[1])  # the second trained length; the first is 1
+    reference = r2_at(model, held_out, 1)
+
+    scores = {k: round(r2_at(model, held_out, k), 3) for k in range(1, below + 1)}
+
+    assert all(score >= reference - 0.05 for score in scores.values()), f"R^2 by length: {scores}"
+
+
+def test_prefixes_longer_than_the_training_curves_predict_their_last_value(
+    fitted: SequentialRegressionModel, held_out: np.ndarray
+) -> None:
+    # The training curves end at 30 values; these go on, flat, for 15 more.
+    longer = np.hstack([held_out, np.repeat(held_out[:, -1:], 15, axis=1)])
+
+    mean, std = fitted.predict(longer)
+
+    assert np.isfinite(std).all()
+    # Finals spread over about 0.5; the whole curve is known, so the error should be tiny.
+    error = np.abs(mean - held_out[:, -1])
+    assert error.max() < 0.01, f"max error {error.max():.4f}, std {std.max():.4f}"
+
+
+def test_curves_of_different_lengths(held_out: np.ndarray) -> None:
+    rng = np.random.default_rng(3)
+    full = saturating_curves(40, 30, seed=3)
+    lengths = rng.integers(5, 31, size=40)
+    lengths[:3] = 30
+    curves = [curve[:n] for curve, n in zip(full, lengths, strict=True)]
+
+    model = SequentialRegressionModel().fit(curves)
+    prefixes = [held_out[i, : 1 + i % 35] for i in range(40)]
+    mean, std = model.predict(prefixes)
+
+    assert model.lengths_[-1] == 30
+    assert np.isfinite(mean).all()
+    assert np.isfinite(std).all()
+
+
+def test_lengths_reached_by_fewer_than_three_curves_get_no_model() -> None:
+    curves = [*saturating_curves(5, 10, seed=4), *saturating_curves(2, 20, seed=5)]
+
+    model = SequentialRegressionModel(max_lengths=20).fit(curves)
+    mean, _ = model.predict([curves[-1]])
+
+    assert model.lengths_[-1] == 10
+    assert np.isfinite(mean).all()
+
+
+def _curves_whose_final_depends_on(kind: str, n: int, seed: int) -> tuple[np.ndarray, list[Any]]:
+    """Curves whose late rise is set by one hyperparameter of ``kind`` (unseen at 25%)."""
+    rng = np.random.default_rng(seed)
+    if kind == "categorical":
+        labels = rng.choice(["adam", "sgd", "rmsprop"], n)
+        offset = np.array([{"adam": 0.15, "sgd": 0.0, "rmsprop": -0.15}[v] for v in labels])
+        params: list[Any] = [{"optimizer": str(v)} for v in labels]
+    elif kind == "boolean":
+        flags = rng.random(n) < 0.5
+        offset = np.where(flags, 0.2, 0.0)
+        params = [{"batch_norm": bool(v)} for v in flags]
+    elif kind == "numeric":
+        dropout = rng.uniform(0.0, 1.0, n)
+        offset = 0.3 * dropout
+        params = [{"dropout": float(v)} for v in dropout]
+    else:  # log-scaled: the final depends on the order of magnitude of the learning rate
+        lr = 10 ** rng.uniform(-5.0, -1.0, n)
+        offset = 0.1 * (np.log10(lr) + 3.0)
+        params = [{"lr": float(v)} for v in lr]
+    t = np.arange(1, 21)
+    late = np.clip((t - 10) / 10, 0.0, 1.0)
+    curves = saturating_curves(n, 20, seed + 1000) + offset[:, None] * late
+    return curves, params
+
+
+@pytest.mark.parametrize("kind", ["categorical", "boolean", "numeric", "log-scaled"])
+def test_params_improve_predictions_when_the_final_depends_on_them(kind: str) -> None:
+    curves, params = _curves_whose_final_depends_on(kind, 60, seed=6)
+    test_curves, test_params = _curves_whose_final_depends_on(kind, 100, seed=7)
+
+    with_params = SequentialRegressionModel(max_lengths=20).fit(curves, params)
+    without = SequentialRegressionModel(max_lengths=20).fit(curves)
+    r2_with = r2_score(test_curves[:, -1], with_params.predict(test_curves[:, :5], test_params)[0])
+    r2_without = r2_score(test_curves[:, -1], without.predict(test_curves[:, :5])[0])
+
+    assert r2_with > 0.85
+    assert r2_with > r2_without + 0.2
+
+
+def test_params_of_every_kind_together() -> None:
+    curves = saturating_curves(30, 10, seed=8)
+    rng = np.random.default_rng(8)
+    params = [
+        {
+            "lr": float(10 ** rng.uniform(-5, -1)),
+            "units": int(rng.integers(16, 512)),
+            "dropout": float(rng.uniform(0, 0.5)),
+            "optimizer": str(rng.choice(["adam", "sgd"])),
+            "batch_norm": bool(rng.random() < 0.5),
+        }
+        for _ in range(30)
+    ]
+
+    model = SequentialRegressionModel().fit(curves, params)
+    # Unseen category, a missing entry and an extra name are all tolerated.
+    query = [dict(params[0], optimizer="rmsprop"), {"lr": 1e-3}, dict(params[1], extra=1.0)]
+    mean, std = model.predict(curves[:3, :4], query)
+
+    assert np.isfinite(mean).all()
+    assert np.isfinite(std).all()
+
+
+def test_final_values_are_the_targets(train: np.ndarray) -> None:
+    model = SequentialRegressionModel(max_lengths=5).fit(train, final_values=train[:, -1] + 0.3)
+    default = SequentialRegressionModel(max_lengths=5).fit(train)
+
+    mean, _ = model.predict(train[:5])
+    default_mean, _ = default.predict(train[:5])
+
+    # Finals spread over about 0.5: both models learnt their own targets.
+    np.testing.assert_allclose(mean, train[:5, -1] + 0.3, atol=0.05)
+    np.testing.assert_allclose(default_mean, train[:5, -1], atol=0.01)
+
+
+def test_non_finite_values_in_curves_count_as_missing(train: np.ndarray) -> None:
+    dirty = train.copy()
+    dirty[0, 5:8] = math.nan
+    dirty[1, 10] = math.inf
+    dirty[2, 0] = -math.inf
+    dirty[3, -1] = math.nan
+    clean = train.copy()
+    clean[0, 5:8] = clean[0, 4]
+    clean[1, 10] = clean[1, 9]
+    clean[2, 0] = clean[2, 1]
+    clean[3, -1] = clean[3, -2]
+
+    from_dirty = SequentialRegressionModel(max_lengths=5).fit(dirty)
+    from_clean = SequentialRegressionModel(max_lengths=5).fit(clean)
+    prefixes = [[0.4, math.nan, 0.5, math.inf, 0.55], [math.nan, 0.3, 0.4]]
+    filled = [[0.4, 0.4, 0.5, 0.5, 0.55], [0.3, 0.3, 0.4]]
+
+    np.testing.assert_allclose(from_dirty.predict(prefixes), from_clean.predict(filled))
+    assert np.isfinite(from_dirty.predict(prefixes)).all()
+
+
+def test_curves_without_a_finite_value_or_final_value_are_skipped(train: np.ndarray) -> None:
+    curves = [*train[:10], np.full(30, math.nan), [math.inf, -math.inf]]
+    finals = [*train[:10, -1], 0.9, 0.9]
+    finals[0] = math.nan
+
+    model = SequentialRegressionModel(max_lengths=5).fit(curves, final_values=finals)
+    reference = SequentialRegressionModel(max_lengths=5).fit(train[1:10])
+
+    np.testing.assert_allclose(
+        model.predict(train[20:25, :6]), reference.predict(train[20:25, :6])
+    )
+
+
+@pytest.mark.parametrize("regressor", DOCUMENTED_REGRESSORS)
+def test_every_regressor_fits_and_predicts_finite_values(
+    regressor: str, train: np.ndarray, held_out: np.ndarray
+) -> None:
+    model = SequentialRegressionModel(regressor, max_lengths=2, n_iter=2, cv=2, random_state=0)
+
+    model.fit(train[:, :12])
+    mean, std = model.predict([c[:k] for c in held_out[:12, :12] for k in (1, 6, 12, 15)])
+
+    assert np.isfinite(mean).all()
+    assert np.isfinite(std).all()
+    assert (std >= 0).all()
+    # At a trained length the regressor has learnt something: better than the average final.
+    first, _ = model.predict(held_out[:, :1])
+    assert r2_score(held_out[:, 11], first) > 0.5
+
+
+def test_smooth_curves_are_predicted_well_from_a_quarter_of_the_curve() -> None:
+    train = saturating_curves(100, 40, seed=9, noise=0.005)
+    test = saturating_curves(200, 40, seed=10, noise=0.005)
+
+    model = SequentialRegressionModel(random_state=0).fit(train)
+
+    assert r2_at(model, test, 10) > 0.9
+
+
+def test_std_gives_a_calibrated_90_percent_interval() -> None:
+    train = saturating_curves(100, 40, seed=11, noise=0.005)
+    test = saturating_curves(400, 40, seed=12, noise=0.005)
+    model = SequentialRegressionModel(random_state=0).fit(train)
+
+    coverage = {}
+    for length in (5, 10, 20):
+        mean, std = model.predict(test[:, :length])
+        coverage[length] = float(np.mean(np.abs(test[:, -1] - mean) <= Z_90 * std))
+
+    assert all(0.75 <= c <= 0.99 for c in coverage.values()), coverage
+
+
+def _read_metaqnn(path: Path) -> tuple[np.ndarray, list[dict[str, float]]]:
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    curves = np.array([[float(row[f"acc_{i}"]) for i in range(1, 21)] for row in rows])
+    params = [
+        {"lr": float(row["lr"]), "depth": int(row["depth"]), "num_params": int(row["num_params"])}
+        for row in rows
+    ]
+    return curves, params
+
+
+def test_real_curves_metaqnn_svhn(shared_data: Path) -> None:
+    curves, params = _read_metaqnn(shared_data / "metaqnn_svhn.csv")
+    order = np.random.default_rng(0).permutation(len(curves))
+    train, test = order[:100], order[100:]
+
+    model = SequentialRegressionModel(random_state=0)
+    model.fit(curves[train], [params[i] for i in train])
+    mean, _ = model.predict(curves[test, :10], [params[i] for i in test])
+
+    assert r2_score(curves[test, -1], mean) > 0.8
+
+
+# Constructor arguments: checked by fit, as in scikit-learn.
+
+
+def test_regressor_argument(train: np.ndarray) -> None:
+    for regressor in ("auto", "ols"):
+        SequentialRegressionModel(regressor).fit(train[:5])
+
+    for regressor in ("nope", "", "AUTO", None):
+        with pytest.raises(ValueError, match="regressor"):
+            SequentialRegressionModel(regressor).fit(train[:5])  # type: ignore[arg-type]
+
+
+def test_max_lengths_argument(train: np.ndarray) -> None:
+    for max_lengths in (1, 3, 100):
+        model = SequentialRegressionModel(max_lengths=max_lengths).fit(train)
+        assert model.lengths_.size <= max_lengths
+        assert np.isfinite(model.predict(train[:2, :10])[0]).all()
+
+    for max_lengths in (0, -1, 2.5, True, "3", None):
+        with pytest.raises(ValueError, match="max_lengths"):
+            SequentialRegressionModel(max_lengths=max_lengths).fit(train)  # type: ignore[arg-type]
+
+
+def test_n_iter_argument(train: np.ndarray) -> None:
+    for n_iter in (1, 3):
+        SequentialRegressionModel("nu_svr_linear", max_lengths=2, n_iter=n_iter).fit(train)
+
+    for n_iter in (0, -1, 1.5, "2", None):
+        with pytest.raises(ValueError, match="n_iter"):
+            SequentialRegressionModel(n_iter=n_iter).fit(train)  # type: ignore[arg-type]
+
+
+def test_cv_argument(train: np.ndarray) -> None:
+    for cv in (2, 5, 100):  # more folds than curves is clipped
+        SequentialRegressionModel("nu_svr_linear", max_lengths=2, n_iter=1, cv=cv).fit(train)
+
+    for cv in (1, 0, 2.0, "3", None):
+        with pytest.raises(ValueError, match="cv"):
+            SequentialRegressionModel(cv=cv).fit(train)  # type: ignore[arg-type]
+
+
+def test_max_train_curves_argument(train: np.ndarray) -> None:
+    for limit in (None, 3, 50):
+        SequentialRegressionModel(max_train_curves=limit, max_lengths=2).fit(train)
+    # Only the first curves are learnt from.
+    limited = SequentialRegressionModel(max_train_curves=10, max_lengths=5).fit(train)
+    first = SequentialRegressionModel(max_lengths=5).fit(train[:10])
+    np.testing.assert_allclose(limited.predict(train[30:, :8]), first.predict(train[30:, :8]))
+
+    for limit in (2, 0, -1, 5.0, "10"):
+        with pytest.raises(ValueError, match="max_train_curves"):
+            SequentialRegressionModel(max_train_curves=limit).fit(train)  # type: ignore[arg-type]
+
+
+def test_random_state_argument(train: np.ndarray) -> None:
+    for random_state in (None, 0, np.random.RandomState(0)):
+        SequentialRegressionModel(
+            "nu_svr_rbf", max_lengths=2, n_iter=2, random_state=random_state
+        ).fit(train)
+    # The same seed gives the same model.
+    runs = [
+        SequentialRegressionModel("nu_svr_rbf", max_lengths=3, n_iter=3, random_state=7)
+        .fit(train)
+        .predict(train[:5, :4])
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+    for random_state in ("x", 1.5, [1, 2, 3, -1]):
+        with pytest.raises(ValueError, match="random_state"):
+            SequentialRegressionModel(random_state=random_state).fit(train)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["max_lengths", "n_iter", "cv", "max_train_curves"])
+def test_integer_arguments_accept_numpy_integers(name: str, train: np.ndarray) -> None:
+    # Grids built with numpy (np.arange, np.linspace(...).astype(int)) hand over numpy integers.
+    model = SequentialRegressionModel("nu_svr_linear", max_lengths=2, n_iter=1)
+
+    model.set_params(**{name: np.int64(4)}).fit(train)
+
+    assert np.isfinite(model.predict(train[:2, :5])[0]).all()
+
+
+# Arguments of fit and predict.
+
+
+@pytest.mark.parametrize(
+    ("curves", "match"),
+    [
+        ([], "curves"),
+        ("0.1 0.2 0.3", "curves"),
+        (5, "curves"),
+        ([[0.1, 0.2], [[0.1, 0.2], [0.3, 0.4]], [0.5]], r"curves\[1\]"),
+        ([[0.1, 0.2], [], [0.5]], r"curves\[1\]"),
+        ([[0.1, 0.2], ["a", "b"], [0.5]], r"curves\[1\]"),
+    ],
+)
+def test_fit_rejects_bad_curves(curves: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        SequentialRegressionModel().fit(curves)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        [{"x": 1.0}] * 4,  # one short
+        [{"x": 1.0}] * 6,  # one too many
+        [{"x": 1.0}, {"x": 2.0}, ("x", 3.0), {"x": 4.0}, {"x": 5.0}],
+        [1.0, 2.0, 3.0, 4.0, 5.0],
+    ],
+)
+def test_fit_rejects_bad_params(params: Any, train: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="params"):
+        SequentialRegressionModel().fit(train[:5], params)
+
+
+@pytest.mark.parametrize("final_values", [[0.9] * 4, [0.9] * 6, []])
+def test_fit_rejects_final_values_of_another_length(
+    final_values: list[float], train: np.ndarray
+) -> None:
+    with pytest.raises(ValueError, match="final_values"):
+        SequentialRegressionModel().fit(train[:5], final_values=final_values)
+
+
+@pytest.mark.parametrize(
+    ("curves", "final_values"),
+    [
+        ([[0.1, 0.2], [0.3, 0.4]], None),
+        ([[0.1, 0.2], [0.3, 0.4], [math.nan, math.nan]], None),
+        ([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], [0.2, math.nan, 0.6]),
+        ([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], [0.2, math.inf, -math.inf]),
+    ],
+)
+def test_fit_needs_three_usable_curves(curves: Any, final_values: Any) -> None:
+    with pytest.raises(ValueError, match="curves"):
+        SequentialRegressionModel().fit(curves, final_values=final_values)
+
+
+def test_predict_before_fit_raises_not_fitted() -> None:
+    with pytest.raises(NotFittedError):
+        SequentialRegressionModel().predict([[0.1, 0.2]])
+
+
+@pytest.mark.parametrize("prefix", [[math.nan], [math.nan, math.inf, -math.inf]])
+def test_predict_rejects_a_prefix_without_finite_value(
+    prefix: list[float], fitted: SequentialRegressionModel
+) -> None:
+    with pytest.raises(ValueError, match=r"prefixes\[1\]"):
+        fitted.predict([[0.3, 0.4], prefix])
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "params", "match"),
+    [
+        ([], None, "prefixes"),
+        ([[[0.1, 0.2]]], None, r"prefixes\[0\]"),
+        ([[]], None, r"prefixes\[0\]"),
+        ([[0.1], [0.2]], [{}], "params"),
+        ([[0.1], [0.2]], [{}, "x"], "params"),
+    ],
+)
+def test_predict_rejects_bad_arguments(
+    prefixes: Any, params: Any, match: str, fitted: SequentialRegressionModel
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        fitted.predict(prefixes, params)
+
+
+# scikit-learn conventions.
+
+ESTIMATOR_CHECKS: list[Callable[[str, Any], None]] = [
+    estimator_checks.check_no_attributes_set_in_init,
+    estimator_checks.check_parameters_default_constructible,
+    estimator_checks.check_get_params_invariance,
+    estimator_checks.check_set_params,
+    estimator_checks.check_estimator_repr,
+    estimator_checks.check_estimator_cloneable,
+    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+    estimator_checks.check_estimator_tags_renamed,
+    estimator_checks.check_valid_tag_types,
+    estimator_checks.check_mixin_order,
+    estimator_checks.check_estimators_unfitted,
+]
+
+
+@pytest.mark.parametrize("check", ESTIMATOR_CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize("regressor", ["auto", "random_forest"])
+def test_sklearn_estimator_checks(check: Callable[[str, Any], None], regressor: str) -> None:
+    check("SequentialRegressionModel", SequentialRegressionModel(regressor))
+
+
+def test_get_params_set_params_and_clone_round_trip() -> None:
+    params = {
+        "regressor": "ols",
+        "max_lengths": 7,
+        "n_iter": 4,
+        "cv": 5,
+        "max_train_curves": 30,
+        "random_state": 3,
+    }
+    model = SequentialRegressionModel().set_params(**params)
+
+    assert model.get_params() == params
+    assert clone(model).get_params() == params
+    assert SequentialRegressionModel(**params).get_params() == params
+    assert "max_lengths=7" in repr(model)
+
+
+def test_clone_of_a_fitted_model_is_unfitted(fitted: SequentialRegressionModel) -> None:
+    copy = clone(fitted)
+
+    assert copy.get_params() == fitted.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict([[0.1, 0.2]])
+
+
+def test_fit_leaves_the_parameters_alone(train: np.ndarray) -> None:
+    model = SequentialRegressionModel("nu_svr_rbf", max_lengths=3, n_iter=2, random_state=0)
+    before = model.get_params()
+
+    model.fit(train)
+
+    assert model.get_params() == before
+
+
+def test_refit_forgets_the_previous_fit(train: np.ndarray) -> None:
+    model = SequentialRegressionModel(max_lengths=30).fit(train)
+    model.fit(train[:, :10] + 0.2)
+    fresh = SequentialRegressionModel(max_lengths=30).fit(train[:, :10] + 0.2)
+
+    assert model.lengths_.tolist() == fresh.lengths_.tolist()
+    prefixes = [train[0, :k] for k in (3, 10, 20)]
+    np.testing.assert_array_equal(model.predict(prefixes), fresh.predict(prefixes))
+
+
+def test_a_fitted_model_pickles(fitted: SequentialRegressionModel, held_out: np.ndarray) -> None:
+    restored = pickle.loads(pickle.dumps(fitted))
+
+    np.testing.assert_array_equal(
+        restored.predict(held_out[:, :6]), fitted.predict(held_out[:, :6])
+    )
