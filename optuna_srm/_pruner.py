@@ -27,9 +27,9 @@ _REFIT_GROWTH = 0.1
 
 @dataclass
 class _CacheEntry:
-    numbers: tuple[int, ...]
+    n_finished: int  # how many finished trials the study had when the model was fitted
     encoder: ParamEncoder
-    model: StepModel
+    model: StepModel | None
 
 
 class SRMPruner(BasePruner):
@@ -194,23 +194,15 @@ class SRMPruner(BasePruner):
         ]
         if len(finished) < self._n_startup_trials:
             return False
-        if step >= max(t.last_step or 0 for t in finished):
-            return False  # The finished trials stopped here: pruning would save nothing.
-        stopped = [
-            t
-            for t in trials
-            if t.state == TrialState.PRUNED and t.last_step is not None and t.last_step > step
-        ]
-        limit = self._max_train_trials
-        entry = self._step_model(study.study_name, finished[-limit:], stopped[-limit:], step, sign)
-        if entry is None:
+        entry = self._step_model(study.study_name, finished, trials, step, sign)
+        if entry is None or entry.model is None:
             return False
-        params = entry.encoder.transform([_params(trial)])
-        mean, std = entry.model.predict(prefix, params)
+        model = entry.model
+        mean, std = model.predict(prefix, entry.encoder.transform([_params(trial)]))
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise ValueError(f"the model predicted {mean} with std {std}")
         best = max(sign * t.value for t in finished if t.value is not None)
-        p_improve = entry.model.p_improve(mean, std, best)
+        p_improve = model.p_improve(mean, std, best)
         set_user_attrs(
             study,
             trial,
@@ -221,7 +213,7 @@ class SRMPruner(BasePruner):
                 "srm_step": step,
             },
         )
-        return entry.model.trusted and p_improve < self._threshold(entry.model.n)
+        return model.trusted and p_improve < self._threshold(model.n)
 
     def _threshold(self, n: int) -> float:
         """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
@@ -231,18 +223,47 @@ class SRMPruner(BasePruner):
         self,
         study_name: str,
         finished: list[FrozenTrial],
-        stopped: list[FrozenTrial],
+        trials: list[FrozenTrial],
         step: int,
         sign: float,
     ) -> _CacheEntry | None:
-        numbers = tuple(t.number for t in finished + stopped)
+        """The cached model of ``step``, refitted once the finished trials grew by 10%.
+
+        ``None`` where no model applies: too few finished trials reached ``step``, or ``step``
+        is at or past their last step (pruning would save nothing there).
+        """
         cached = self._cache.get((study_name, step))
-        if cached is not None and _still_fresh(cached.numbers, numbers):
-            return cached
-        rows = [(t, _prefix(t, step, sign), sign * float(t.value or 0.0)) for t in finished]
+        if cached is not None and len(finished) - cached.n_finished < max(
+            1.0, _REFIT_GROWTH * cached.n_finished
+        ):
+            return cached if cached.model is not None else None
+        entry = self._fit(study_name, finished, trials, step, sign)
+        self._cache[(study_name, step)] = entry
+        return entry if entry.model is not None else None
+
+    def _fit(
+        self,
+        study_name: str,
+        finished: list[FrozenTrial],
+        trials: list[FrozenTrial],
+        step: int,
+        sign: float,
+    ) -> _CacheEntry:
+        limit = self._max_train_trials
+        nothing = _CacheEntry(len(finished), ParamEncoder(), None)
+        if step >= max(t.last_step or 0 for t in finished[-limit:]):
+            return nothing
+        stopped = [
+            t
+            for t in trials
+            if t.state == TrialState.PRUNED and t.last_step is not None and t.last_step > step
+        ][-limit:]
+        rows = [
+            (t, _prefix(t, step, sign), sign * float(t.value or 0.0)) for t in finished[-limit:]
+        ]
         rows = [row for row in rows if row[1].size]
         if len(rows) < self._n_startup_trials:
-            return None
+            return nothing
         n_observed = len(rows)
         room = self._max_train_trials - n_observed
         if room > 0:
@@ -272,9 +293,7 @@ class SRMPruner(BasePruner):
             len(rows) - n_observed,
             model.trusted,
         )
-        entry = _CacheEntry(numbers, encoder, model)
-        self._cache[(study_name, step)] = entry
-        return entry
+        return _CacheEntry(len(finished), encoder, model)
 
     def _impute(
         self, study_name: str, stopped: list[FrozenTrial], step: int, sign: float
@@ -285,7 +304,9 @@ class SRMPruner(BasePruner):
         trial stopped; a trial without such a model is left out.
         """
         trusted = sorted(
-            s for (name, s), e in self._cache.items() if name == study_name and e.model.trusted
+            s
+            for (name, s), e in self._cache.items()
+            if name == study_name and e.model is not None and e.model.trusted
         )
         by_step: dict[int, list[FrozenTrial]] = {}
         for t in stopped:
@@ -296,6 +317,7 @@ class SRMPruner(BasePruner):
         rows = []
         for source, group in by_step.items():
             entry = self._cache[(study_name, source)]
+            assert entry.model is not None
             prefixes = [_prefix(t, source, sign) for t in group]
             own = [_prefix(t, step, sign) for t in group]
             keep = [i for i in range(len(group)) if prefixes[i].size and own[i].size]
@@ -307,11 +329,6 @@ class SRMPruner(BasePruner):
             )
             rows += [(group[i], own[i], float(m)) for i, m in zip(keep, means, strict=True)]
         return rows
-
-
-def _still_fresh(cached: tuple[int, ...], current: tuple[int, ...]) -> bool:
-    """Whether a model fitted on ``cached`` trials may serve for ``current`` ones."""
-    return len(set(current) - set(cached)) < max(1.0, _REFIT_GROWTH * len(cached))
 
 
 def _prefix(trial: FrozenTrial, step: int, sign: float) -> np.ndarray:

@@ -16,7 +16,7 @@ REGRESSORS = ("auto", "kernel_ridge", "nu_svr_rbf", "nu_svr_linear", "random_for
 
 # Grids searched by leave-one-out in closed form: gamma is scaled by 1 / n_features, and 0
 # leaves the linear kernel alone (the paper found linear models as good as RBF ones).
-_GAMMAS = (0.0, 0.03, 0.1, 0.3, 1.0)
+GAMMAS = (0.0, 0.03, 0.1, 0.3, 1.0)
 _LAMBDAS = tuple(float(v) for v in np.logspace(-3, 2, 11))
 
 
@@ -39,13 +39,16 @@ class KernelRidgeLOO:
     eigendecompositions of an n x n matrix and needs no random search.
     """
 
+    def __init__(self, gammas: tuple[float, ...] = GAMMAS) -> None:
+        self.gammas = gammas
+
     def fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         n, d = x.shape
         linear = x @ x.T / max(d, 1)
         sq = np.sum(x**2, axis=1)
         dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
         best: tuple[float, float, float, np.ndarray] | None = None
-        for gamma in _GAMMAS:
+        for gamma in self.gammas:
             kernel = _kernel(dist, linear, gamma, d)
             eigval, eigvec = np.linalg.eigh(kernel)
             eigval = np.maximum(eigval, 0.0)

@@ -6,14 +6,20 @@ Everything here works in "higher is better" units; the pruner flips the sign for
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import t as student_t
 
-from optuna_srm._regression import make_regressor
+from optuna_srm._regression import GAMMAS, KernelRidgeLOO, Regressor, make_regressor
 from optuna_srm._srm import LengthModel
+
+# The pruner's default model: the gain regression alone, with an RBF part always in the kernel.
+# The averaged model with a linear-only option predicts better (benchmarks/prediction.py) but,
+# fitted on a handful of finished trials, gives error scales too small to prune safely with
+# (benchmarks/pruning.py).
+_PRUNER_GAMMAS = tuple(g for g in GAMMAS if g > 0)
 
 # Weight, in training points, of the global mean square in the local error scale.
 _SCALE_PRIOR = 3.0
@@ -91,7 +97,12 @@ def fit_step_model(
     Rows whose ``observed`` flag is false carry an estimated final value (of a trial stopped
     early): they train the regressor but take no part in the error scale or the check.
     """
-    model = LengthModel(functools.partial(make_regressor, regressor, 10, 3, seed))
+    make: Callable[[], Regressor]
+    if regressor == "auto":
+        make = functools.partial(KernelRidgeLOO, gammas=_PRUNER_GAMMAS)
+    else:
+        make = functools.partial(make_regressor, regressor, 10, 3, seed)
+    model = LengthModel(make, level=False)
     model.fit(prefixes, params, finals)
     features = model.standardised_features(prefixes, params)[observed]
     residuals = model.residuals_[observed]

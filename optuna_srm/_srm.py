@@ -25,13 +25,15 @@ class LengthModel:
     """One regression model for prefixes of (about) one length: the paper's tau-th SRM.
 
     It averages two regressions on the standardised prefix features and encoded
-    hyperparameters: one of the final value itself and one of the gain ``final - last observed
-    value``. Both targets are standardised too, so the model is blind to the scale of the
-    objective. The out-of-sample errors of the average give the spread of its errors.
+    hyperparameters: one of the final value itself (unless ``level`` is false) and one of the
+    gain ``final - last observed value``. Both targets are standardised too, so the model is
+    blind to the scale of the objective. The out-of-sample errors of the average give the
+    spread of its errors.
     """
 
-    def __init__(self, make_regressor: Callable[[], Regressor]) -> None:
+    def __init__(self, make_regressor: Callable[[], Regressor], *, level: bool = True) -> None:
         self.make_regressor = make_regressor
+        self.level = level
 
     def fit(self, prefixes: Sequence[np.ndarray], params: np.ndarray, finals: np.ndarray) -> None:
         # Small matrices: one BLAS thread is fastest, and several spin badly on a busy machine.
@@ -47,15 +49,16 @@ class LengthModel:
         x = self._standardise(x)
         last = np.array([p[-1] for p in prefixes])
         self.targets_ = []
+        offsets = (np.zeros_like(last), last) if self.level else (last,)
         out_of_sample = np.zeros(len(finals))
-        for offset in (np.zeros_like(last), last):
+        for offset in offsets:
             target = finals - offset
             center = float(target.mean())
             scale = float(target.std()) or float(np.std(finals)) or 1.0
             regressor = self.make_regressor()
             predicted = regressor.fit(x, (target - center) / scale) * scale + center
-            out_of_sample += (predicted + offset) / 2
-            self.targets_.append((regressor, center, scale))
+            out_of_sample += (predicted + offset) / len(offsets)
+            self.targets_.append((regressor, center, scale, offset is last))
         self.residuals_ = finals - out_of_sample
         n = len(finals)
         # Finite-sample inflation: a new point's error exceeds the LOO errors' spread.
@@ -64,10 +67,10 @@ class LengthModel:
     def predict(self, prefixes: Sequence[np.ndarray], params: np.ndarray) -> np.ndarray:
         x = self.standardised_features(prefixes, params)
         last = np.array([p[-1] for p in prefixes])
-        (level, level_center, level_scale), (gain, gain_center, gain_scale) = self.targets_
-        from_level = level.predict(x) * level_scale + level_center
-        from_gain = last + gain.predict(x) * gain_scale + gain_center
-        return np.asarray((from_level + from_gain) / 2)
+        mean = np.zeros(len(prefixes))
+        for regressor, center, scale, is_gain in self.targets_:
+            mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)
+        return mean / len(self.targets_)
 
     def standardised_features(
         self, prefixes: Sequence[np.ndarray], params: np.ndarray
