@@ -123,7 +123,7 @@ class SRMPruner(BasePruner):
 
     def __init__(
         self,
-        relative_threshold: float = 0.1,
+        relative_threshold: float = 0.02,
         n_startup_trials: int = 5,
         n_warmup_steps: int = 0,
         *,
