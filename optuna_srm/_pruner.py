@@ -14,7 +14,7 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_srm._features import ParamEncoder, ParamValue, clean_curve
+from optuna_srm._features import ParamEncoder, ParamValue, check_int, clean_curve
 from optuna_srm._optuna_private import set_user_attrs
 from optuna_srm._regression import REGRESSORS
 from optuna_srm._rule import StepModel, fit_step_model
@@ -137,11 +137,11 @@ class SRMPruner(BasePruner):
             raise ValueError(
                 f"relative_threshold must be in (0, 1), but got {relative_threshold=}."
             )
-        _check_int("n_startup_trials", n_startup_trials, 3)
-        _check_int("n_warmup_steps", n_warmup_steps, 0)
-        _check_int("interval_steps", interval_steps, 1)
-        _check_int("n_top_check", n_top_check, 1)
-        _check_int("max_train_trials", max_train_trials, n_startup_trials)
+        check_int("n_startup_trials", n_startup_trials, 3)
+        check_int("n_warmup_steps", n_warmup_steps, 0)
+        check_int("interval_steps", interval_steps, 1)
+        check_int("n_top_check", n_top_check, 1)
+        check_int("max_train_trials", max_train_trials, n_startup_trials)
         if regressor not in REGRESSORS:
             raise ValueError(f"regressor must be one of {REGRESSORS}, but got {regressor=}.")
         if seed is not None and not isinstance(seed, int):
@@ -341,8 +341,3 @@ def _params(trial: FrozenTrial) -> dict[str, ParamValue]:
         name: value if isinstance(value, int | float | str | bool) else str(value)
         for name, value in trial.params.items()
     }
-
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")

@@ -12,7 +12,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from optuna_srm._features import ParamEncoder, ParamValue, clean_curve, curve_features
+from optuna_srm._features import (
+    ParamEncoder,
+    ParamValue,
+    check_int,
+    clean_curve,
+    curve_features,
+)
 from optuna_srm._regression import REGRESSORS, Regressor, make_regressor
 
 Params = Sequence[Mapping[str, ParamValue]]
@@ -258,19 +264,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
         if self.regressor not in REGRESSORS:
             raise ValueError(f"regressor must be one of {REGRESSORS}, but got {self.regressor=}.")
         for name, low in (("max_lengths", 1), ("n_iter", 1), ("cv", 2)):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")
-        limit = self.max_train_curves
-        if limit is not None and (
-            not isinstance(limit, int | np.integer)
-            or isinstance(limit, bool)
-            or limit < MIN_TRAIN_CURVES
-        ):
-            raise ValueError(
-                f"max_train_curves must be None or an integer >= {MIN_TRAIN_CURVES}, "
-                f"but got max_train_curves={limit!r}."
-            )
+            check_int(name, getattr(self, name), low)
+        if self.max_train_curves is not None:
+            check_int("max_train_curves", self.max_train_curves, MIN_TRAIN_CURVES)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
