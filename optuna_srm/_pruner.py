@@ -194,8 +194,14 @@ class SRMPruner(BasePruner):
         ]
         if len(finished) < self._n_startup_trials:
             return False
-        entry = self._step_model(study.study_name, finished, trials, step, sign)
-        if entry is None or entry.model is None:
+        # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
+        entry = self._cache.get((study.study_name, step))
+        if entry is None or len(finished) - entry.n_finished >= max(
+            1.0, _REFIT_GROWTH * entry.n_finished
+        ):
+            entry = self._step_model(study.study_name, finished, trials, step, sign)
+            self._cache[(study.study_name, step)] = entry
+        if entry.model is None:
             return False
         model = entry.model
         mean, std = model.predict(prefix, entry.encoder.transform([_params(trial)]))
@@ -226,29 +232,12 @@ class SRMPruner(BasePruner):
         trials: list[FrozenTrial],
         step: int,
         sign: float,
-    ) -> _CacheEntry | None:
-        """The cached model of ``step``, refitted once the finished trials grew by 10%.
-
-        ``None`` where no model applies: too few finished trials reached ``step``, or ``step``
-        is at or past their last step (pruning would save nothing there).
-        """
-        cached = self._cache.get((study_name, step))
-        if cached is not None and len(finished) - cached.n_finished < max(
-            1.0, _REFIT_GROWTH * cached.n_finished
-        ):
-            return cached if cached.model is not None else None
-        entry = self._fit(study_name, finished, trials, step, sign)
-        self._cache[(study_name, step)] = entry
-        return entry if entry.model is not None else None
-
-    def _fit(
-        self,
-        study_name: str,
-        finished: list[FrozenTrial],
-        trials: list[FrozenTrial],
-        step: int,
-        sign: float,
     ) -> _CacheEntry:
+        """Fit the model of ``step``.
+
+        Its ``model`` is ``None`` where no model applies: too few finished trials reached
+        ``step``, or ``step`` is at or past their last step (pruning would save nothing there).
+        """
         limit = self._max_train_trials
         nothing = _CacheEntry(len(finished), ParamEncoder(), None)
         if step >= max(t.last_step or 0 for t in finished[-limit:]):

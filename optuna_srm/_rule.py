@@ -50,8 +50,8 @@ class StepModel:
 
     def predict(self, prefix: np.ndarray, params: np.ndarray) -> tuple[float, float]:
         """Predicted final value and the local standard deviation of its error."""
-        mean = self.model.predict([prefix], params.reshape(1, -1))
         x = self.model.standardised_features([prefix], params.reshape(1, -1))
+        mean = self.model.predict_standardised(x, prefix[-1:])
         return float(mean[0]), float(local_scale(self.features, self.residuals, x)[0])
 
     def p_improve(self, mean: float, std: float, reference: float) -> float:

@@ -72,11 +72,14 @@ class LengthModel:
 
     def predict(self, prefixes: Sequence[np.ndarray], params: np.ndarray) -> np.ndarray:
         x = self.standardised_features(prefixes, params)
-        last = np.array([p[-1] for p in prefixes])
-        mean = np.zeros(len(prefixes))
+        return self.predict_standardised(x, np.array([p[-1] for p in prefixes]))
+
+    def predict_standardised(self, x: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Predict from standardised features ``x`` and the prefixes' ``last`` values."""
+        mean = np.zeros(len(x))
         for regressor, center, scale, is_gain in self.targets_:
             mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)
-        return mean / len(self.targets_)
+        return np.asarray(mean / len(self.targets_))
 
     def standardised_features(
         self, prefixes: Sequence[np.ndarray], params: np.ndarray
