@@ -41,7 +41,6 @@ Run from the repository root, e.g.::
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import json
 import math
@@ -69,6 +68,11 @@ from optuna.pruners import (
     SuccessiveHalvingPruner,
 )
 from optuna.trial import TrialState
+
+try:
+    from _specs import parse_spec, split_specs
+except ImportError:  # imported as ``benchmarks.<module>``
+    from benchmarks._specs import parse_spec, split_specs  # type: ignore[no-redef]
 
 N_ORDERINGS = 10
 N_TRIALS = 300
@@ -268,40 +272,6 @@ def draw_rows(n_rows: int, n_trials: int, seed: int) -> list[int]:
 
 # ---------------------------------------------------------------------------------------------
 # Pruners
-
-
-def split_specs(text: str) -> list[str]:
-    """Split ``--pruners`` at the commas outside parentheses."""
-    specs, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += (char in "([{") - (char in ")]}")
-        if char == "," and depth == 0:
-            specs.append(text[start:i])
-            start = i + 1
-    specs.append(text[start:])
-    return [spec.strip() for spec in specs if spec.strip()]
-
-
-def parse_spec(spec: str) -> tuple[str, dict[str, Any] | None]:
-    """``"name"`` -> ``("name", None)``; ``"name(a=1, b='x')"`` -> ``("name", {...})``."""
-    try:
-        node = ast.parse(spec, mode="eval").body
-    except SyntaxError as error:
-        raise ValueError(f"Cannot parse the pruner {spec!r}.") from error
-    if isinstance(node, ast.Name):
-        return node.id, None
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and not node.args
-        and all(keyword.arg is not None for keyword in node.keywords)
-    ):
-        try:
-            kwargs = {str(kw.arg): ast.literal_eval(kw.value) for kw in node.keywords}
-        except ValueError as error:
-            raise ValueError(f"The arguments of {spec!r} must be Python literals.") from error
-        return node.func.id, kwargs
-    raise ValueError(f"Expected a pruner name or name(key=value, ...), but got {spec!r}.")
 
 
 def make_pruner(spec: str, horizon: int) -> BasePruner:

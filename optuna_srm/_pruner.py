@@ -18,6 +18,8 @@ from optuna_srm._features import ParamEncoder, ParamValue, check_int, clean_curv
 from optuna_srm._optuna_private import set_user_attrs
 from optuna_srm._regression import REGRESSORS
 from optuna_srm._rule import StepModel, fit_step_model
+from optuna_srm._space import is_architecture_param
+from optuna_srm._suggest import DEPTH_ATTR, NUM_PARAMS_ATTR
 
 _logger = logging.getLogger(__name__)
 
@@ -262,7 +264,7 @@ class SRMPruner(BasePruner):
             for t, _, _ in rows
             for name, d in t.distributions.items()
             if isinstance(d, FloatDistribution | IntDistribution) and d.log
-        )
+        ) | {NUM_PARAMS_ATTR}
         encoder = ParamEncoder(log_names).fit([_params(t) for t, _, _ in rows])
         model = fit_step_model(
             [p for _, p, _ in rows],
@@ -326,7 +328,15 @@ def _prefix(trial: FrozenTrial, step: int, sign: float) -> np.ndarray:
 
 
 def _params(trial: FrozenTrial) -> dict[str, ParamValue]:
-    return {
+    """The trial's params as model features; an architecture from ``suggest_architecture``
+    enters as its depth and parameter count instead of one categorical per layer."""
+    out: dict[str, ParamValue] = {
         name: value if isinstance(value, int | float | str | bool) else str(value)
         for name, value in trial.params.items()
+        if not is_architecture_param(name)
     }
+    for name in (DEPTH_ATTR, NUM_PARAMS_ATTR):
+        value = trial.user_attrs.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = value
+    return out

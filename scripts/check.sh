@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test and check of optuna-srm, in a virtual environment of its own:
-#   ruff check, ruff format --check, mypy (strict, on optuna_srm/) and pytest.
+#   ruff check, ruff format --check, mypy (strict, on optuna_srm/) and pytest, with the
+#   extras dev and torch (tests marked gpu skip without CUDA).
 #
 # Environment:
 #   OPTUNA_SRM_VENV   the virtual environment to use (default: .venv-test in the repository)
@@ -25,9 +26,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
 
-echo "check: installing .[dev] into $venv"
+echo "check: installing .[dev,torch] into $venv"
 start=$SECONDS
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev,torch]"
 echo "check: installed in $((SECONDS - start)) s"
 
 failed=()

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+import optuna
 import pytest
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
@@ -34,6 +35,15 @@ CONNECT_TIMEOUT_S = 5
 POSTGRES_ENV = "OPTUNA_SRM_TEST_POSTGRES"
 MYSQL_ENV = "OPTUNA_SRM_TEST_MYSQL"
 GPU_ENV = "OPTUNA_SRM_TEST_GPU"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna logs every trial at INFO; the tests' studies run thousands."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    yield
+    optuna.logging.set_verbosity(verbosity)
 
 
 def _in_ci() -> bool:

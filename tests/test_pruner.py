@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import optuna
@@ -20,14 +20,6 @@ PRUNER_LOGGER = "optuna_srm._pruner"
 
 # The behaviour study: 50 trials of 20 steps; even trials are good, odd ones bad.
 N_TRIALS, N_STEPS, BEST = 50, 20, 37
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _quiet_optuna() -> Iterator[None]:
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    yield
-    optuna.logging.set_verbosity(verbosity)
 
 
 def accuracy_curve(number: int, n_steps: int = N_STEPS, best: int = BEST) -> np.ndarray:

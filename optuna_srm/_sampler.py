@@ -1,0 +1,346 @@
+"""QLearningArchitectureSampler: MetaQNN's Q-learning, learned from the study's storage."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers._lazy_random_state import LazyRandomState
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_srm._features import check_int
+from optuna_srm._optuna_private import all_trials, storage_key
+from optuna_srm._qlearning import (
+    PAPER_SCHEDULE,
+    QTable,
+    Transition,
+    check_schedule,
+    choose,
+    epsilon_at,
+    scale_schedule,
+)
+from optuna_srm._space import MetaQNNSpace, State
+
+_logger = logging.getLogger(__name__)
+
+PREDICTED_FINAL_ATTR = "srm_predicted_final"
+# Mixed with a trial's number to seed the replay draws that follow it: every worker draws the
+# same replays, whatever its own seed.
+_REPLAY_SALT = 0x51EA7
+_MEMORY_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+_EPOCH = datetime.datetime.min
+
+
+@dataclass
+class _Memory:
+    """What one study has taught: the replay memory and the Q-table built from it."""
+
+    q: QTable
+    seen: set[int] = field(default_factory=set)  # numbers of the trials looked at
+    last_key: tuple[datetime.datetime, int] = (_EPOCH, -1)
+    trajectories: list[list[Transition]] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    learned_for: int | None = None  # the trial whose sampling last brought it up to date
+
+
+class QLearningArchitectureSampler(BaseSampler):
+    """Sampler that proposes architectures by MetaQNN's Q-learning.
+
+    The layers that :func:`~optuna_srm.suggest_architecture` asks for are chosen
+    epsilon-greedily: with probability epsilon a uniformly random legal layer, otherwise the
+    layer with the highest Q-value from the current state (ties broken at random). Epsilon
+    follows the paper's schedule by trial number: 1.0 for the first 1500 of 2700 models, then
+    0.9, 0.8, 0.7 for 100 models each and 0.6 down to 0.1 for 150 each; ``n_trials`` scales it
+    to a budget. Every other parameter goes to ``independent_sampler``.
+
+    The Q-values are derived from the study's storage only, so all workers on one database
+    learn the same values: the completed and pruned trials are taken in the order they finished,
+    and after each one, ``n_replays`` trajectories drawn uniformly from those so far (by a
+    random generator seeded with the trial's number) are replayed backwards with
+    ``Q(s, a) <- (1 - alpha) Q(s, a) + alpha (r + gamma max Q(s', .))``. The reward is the
+    trial's value, negated when the study minimizes; for a pruned trial it is the final value
+    that :class:`~optuna_srm.SRMPruner` predicted last (user attr ``srm_predicted_final``), or
+    its last reported value when it has none. Failed trials and trials whose params are not an
+    architecture of ``space`` teach nothing. Each process keeps what it learned and only adds
+    the trials that finished since, so the work per new trial is ``n_replays`` trajectories.
+
+    Under :class:`~optuna.pruners.HyperbandPruner` the sampler reads the trials of the whole
+    study, not only those of the bracket it is called for. Multi-objective studies are not
+    supported.
+
+    Example:
+
+        .. code::
+
+            import optuna
+            import optuna_srm
+
+            space = optuna_srm.MetaQNNSpace(input_shape=(1, 8, 8), conv_filters=(8, 16))
+            sampler = optuna_srm.QLearningArchitectureSampler(space, n_trials=30, seed=0)
+
+
+            def objective(trial):
+                layers = optuna_srm.suggest_architecture(trial, space)
+                lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+                return space.features(layers)["depth"] - abs(lr - 0.01)
+
+
+            study = optuna.create_study(direction="maximize", sampler=sampler)
+            study.optimize(objective, n_trials=30)
+
+    Args:
+        space: The search space that :func:`~optuna_srm.suggest_architecture` is called with
+            (default: ``MetaQNNSpace()``).
+        n_trials: Scale the epsilon schedule to this many trials (at least 1). ``None`` keeps
+            the counts of the schedule.
+        epsilon_schedule: A sequence of ``(epsilon, n_models)`` pairs, ``0 <= epsilon <= 1``,
+            ``n_models >= 0``; after its end the last epsilon stays. Default: the paper's.
+        learning_rate: ``alpha`` in ``(0, 1]``. The paper's 0.01 by default.
+        discount_factor: ``gamma`` in ``[0, 1]``. The paper's 1.0 by default.
+        n_replays: Trajectories replayed after each finished trial, at least 1 (the paper: 100).
+        q_init: Q-value of a pair never updated. ``None``: the mean reward so far (the paper
+            used 0.5 for accuracies, "around the performance of an average model").
+        independent_sampler: Sampler of the parameters that are not architecture layers
+            (default: ``RandomSampler(seed=seed)``).
+        seed: Seed of the epsilon-greedy choices.
+    """
+
+    def __init__(
+        self,
+        space: MetaQNNSpace | None = None,
+        *,
+        n_trials: int | None = None,
+        epsilon_schedule: Sequence[tuple[float, int]] | None = None,
+        learning_rate: float = 0.01,
+        discount_factor: float = 1.0,
+        n_replays: int = 100,
+        q_init: float | None = None,
+        independent_sampler: BaseSampler | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if space is not None and not isinstance(space, MetaQNNSpace):
+            raise ValueError(f"space must be a MetaQNNSpace or None, but got {space=}.")
+        if n_trials is not None:
+            check_int("n_trials", n_trials, 1)
+        schedule = PAPER_SCHEDULE if epsilon_schedule is None else epsilon_schedule
+        schedule = check_schedule(schedule)
+        if not (_is_real(learning_rate) and 0.0 < learning_rate <= 1.0):
+            raise ValueError(f"learning_rate must be in (0, 1], but got {learning_rate=}.")
+        if not (_is_real(discount_factor) and 0.0 <= discount_factor <= 1.0):
+            raise ValueError(f"discount_factor must be in [0, 1], but got {discount_factor=}.")
+        check_int("n_replays", n_replays, 1)
+        if q_init is not None and not (_is_real(q_init) and math.isfinite(q_init)):
+            raise ValueError(f"q_init must be None or a finite number, but got {q_init=}.")
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise ValueError(
+                f"independent_sampler must be an Optuna sampler, but got {independent_sampler=}."
+            )
+        if seed is not None and not isinstance(seed, int):
+            raise ValueError(f"seed must be None or an integer, but got {seed=}.")
+        self._space = MetaQNNSpace() if space is None else space
+        self._schedule = schedule if n_trials is None else scale_schedule(schedule, n_trials)
+        self._learning_rate = float(learning_rate)
+        self._discount_factor = float(discount_factor)
+        self._n_replays = n_replays
+        self._q_init = None if q_init is None else float(q_init)
+        self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
+        self._rng = LazyRandomState(seed)
+        self._memories: dict[tuple[int, int], _Memory] = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock cannot be pickled; what was learned is derived from the storage again.
+        state = self.__dict__.copy()
+        del state["_lock"], state["_memories"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._memories = {}
+        self._lock = threading.Lock()
+
+    @property
+    def space(self) -> MetaQNNSpace:
+        return self._space
+
+    def epsilon(self, trial_number: int) -> float:
+        """The epsilon of the trial numbered ``trial_number``."""
+        return epsilon_at(self._schedule, trial_number)
+
+    def q_values(self, study: optuna.study.Study) -> dict[str, dict[str, float]]:
+        """The Q-values learned from ``study``'s finished trials, by state and layer.
+
+        States read ``"depth|previous layer|size bin"``; pairs never updated are left out.
+        """
+        with self._lock:
+            memory = self._learn(study)
+            return {state: dict(row) for state, row in memory.q.values.items()}
+
+    def reseed_rng(self) -> None:
+        self._rng.rng.seed()
+        self._independent_sampler.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: optuna.study.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self,
+        study: optuna.study.Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        _check_single_objective(study)
+        return {}
+
+    def sample_independent(
+        self,
+        study: optuna.study.Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        _check_single_objective(study)
+        state = self._state_before(trial, param_name, param_distribution)
+        if state is None:
+            return self._independent_sampler.sample_independent(
+                study, trial, param_name, param_distribution
+            )
+        with self._lock:
+            q = self._learn(study, trial.number).q
+            return choose(
+                q,
+                self._space.q_state(state),
+                self._space.actions(state),
+                self.epsilon(trial.number),
+                self._rng.rng,
+            )
+
+    def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
+        self._independent_sampler.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: optuna.study.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._independent_sampler.after_trial(study, trial, state, values)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _walk(self, params: Mapping[str, Any]) -> Iterator[tuple[State, State | None]]:
+        """The steps ``(state, next state)`` of the architecture that ``params`` describe; the
+        next state is None where ``params`` hold no legal layer, and the walk stops there."""
+        space = self._space
+        state = space.initial_state()
+        while not state.terminal:
+            actions = space.actions(state)
+            token = actions[0] if len(actions) == 1 else params.get(space.param_name(state))
+            if token not in actions:
+                yield state, None
+                return
+            nxt = space.step(state, str(token))
+            yield state, nxt
+            state = nxt
+
+    def _state_before(
+        self, trial: FrozenTrial, name: str, distribution: BaseDistribution
+    ) -> State | None:
+        """The state whose next layer the param ``name`` chooses, or None if it chooses none."""
+        for state, nxt in self._walk(trial.params):
+            if nxt is None and self._space.param_name(state) == name:
+                choices = getattr(distribution, "choices", None)
+                return state if choices == self._space.actions(state) else None
+        return None
+
+    def _trajectory(self, trial: FrozenTrial) -> list[Transition] | None:
+        """The transitions of ``trial``'s architecture, or None if it has none of ``space``."""
+        space = self._space
+        out: list[Transition] = []
+        for state, nxt in self._walk(trial.params):
+            if nxt is None:
+                return None
+            assert nxt.previous is not None
+            out.append(
+                Transition(
+                    space.q_state(state),
+                    str(nxt.previous),
+                    None if nxt.terminal else space.q_state(nxt),
+                    space.actions(nxt),
+                )
+            )
+        return out
+
+    def _reward(self, study: optuna.study.Study, trial: FrozenTrial) -> float | None:
+        value = trial.value
+        if trial.state == TrialState.PRUNED:
+            predicted = trial.user_attrs.get(PREDICTED_FINAL_ATTR)
+            if isinstance(predicted, int | float) and not isinstance(predicted, bool):
+                value = float(predicted)
+        if value is None or not math.isfinite(value):
+            return None
+        return value if study.direction == StudyDirection.MAXIMIZE else -value
+
+    def _learn(self, study: optuna.study.Study, for_trial: int | None = None) -> _Memory:
+        """Bring the study's memory up to date with the trials finished since the last call
+        (only once per trial when ``for_trial``, the number of the trial being sampled, is
+        given: its later layers are chosen from the same Q-values)."""
+        key = storage_key(study)
+        memory = self._memories.get(key)
+        if memory is not None and for_trial is not None and memory.learned_for == for_trial:
+            return memory
+        trials = all_trials(study, _MEMORY_STATES)
+        if memory is not None and len(memory.seen) == len(trials):
+            memory.learned_for = for_trial
+            return memory
+        new = sorted(
+            (t for t in trials if memory is None or t.number not in memory.seen),
+            key=_finish_key,
+        )
+        if memory is None or (new and _finish_key(new[0]) < memory.last_key):
+            # First call, or a trial that finished before one already learned from became
+            # visible late: learn again from the start so that every worker agrees.
+            memory = _Memory(QTable(self._learning_rate, self._discount_factor, self._q_init))
+            new = sorted(trials, key=_finish_key)
+            self._memories[key] = memory
+        memory.learned_for = for_trial
+        for trial in new:
+            memory.seen.add(trial.number)
+            memory.last_key = _finish_key(trial)
+            trajectory = self._trajectory(trial)
+            reward = self._reward(study, trial)
+            if trajectory is None or reward is None:
+                continue
+            memory.trajectories.append(trajectory)
+            memory.rewards.append(reward)
+            memory.q.observe_reward(reward)
+            rng = np.random.default_rng([trial.number, _REPLAY_SALT])
+            for i in rng.integers(len(memory.rewards), size=self._n_replays):
+                memory.q.learn(memory.trajectories[i], memory.rewards[i])
+        return memory
+
+
+def _finish_key(trial: FrozenTrial) -> tuple[datetime.datetime, int]:
+    return (trial.datetime_complete or _EPOCH, trial.number)
+
+
+def _check_single_objective(study: optuna.study.Study) -> None:
+    if len(study.directions) > 1:
+        raise ValueError("QLearningArchitectureSampler does not support multi-objective studies.")
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,79 @@
+"""suggest_architecture: a MetaQNN layer sequence through ordinary ``trial.suggest_*`` calls."""
+
+from __future__ import annotations
+
+import optuna
+
+from optuna_srm._layers import Layer, format_architecture
+from optuna_srm._optuna_private import set_trial_user_attrs
+from optuna_srm._space import MetaQNNSpace
+
+ARCHITECTURE_ATTR = "architecture"
+DEPTH_ATTR = "architecture_depth"
+NUM_PARAMS_ATTR = "architecture_num_params"
+
+
+def suggest_architecture(trial: optuna.Trial, space: MetaQNNSpace | None = None) -> list[Layer]:
+    """Suggest a legal layer sequence of ``space``, one categorical param per layer.
+
+    Each layer is chosen by ``trial.suggest_categorical`` among the legal layers at that point;
+    the param is named after the position and what decides the legal layers there (for
+    example ``"layer_01 (after Conv, size 8+)"``), so every name keeps the same choices
+    throughout the study. Any sampler can therefore propose architectures: Optuna's
+    ``RandomSampler`` walks the space uniformly at random, ``TPESampler`` learns per
+    position, and :class:`~optuna_srm.QLearningArchitectureSampler` follows its learned
+    policy. Steps with a single legal layer (the termination after ``max_depth`` layers) are
+    not suggested. ``study.enqueue_trial(trial.params)`` reproduces the architecture.
+
+    The architecture is also recorded as the trial's user attrs ``architecture`` (its text, for
+    the dashboard), ``architecture_depth`` and ``architecture_num_params``, which
+    :class:`~optuna_srm.SRMPruner` uses as features in place of the layer params.
+
+    Example:
+
+        .. code::
+
+            import optuna
+            import optuna_srm
+
+            space = optuna_srm.MetaQNNSpace(input_shape=(1, 8, 8), conv_filters=(8, 16))
+
+
+            def objective(trial):
+                layers = optuna_srm.suggest_architecture(trial, space)
+                return len(layers)
+
+
+            study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+            study.optimize(objective, n_trials=5)
+            print(study.best_trial.user_attrs["architecture"])
+
+    Args:
+        trial: The running trial.
+        space: The search space (default: ``MetaQNNSpace()``, the paper's SVHN space).
+
+    Returns:
+        The layer specs, dropout layers included.
+    """
+    space = MetaQNNSpace() if space is None else space
+    state = space.initial_state()
+    tokens: list[str] = []
+    while not state.terminal:
+        choices = space.actions(state)
+        if len(choices) == 1:
+            token = choices[0]
+        else:
+            token = str(trial.suggest_categorical(space.param_name(state), choices))
+        tokens.append(token)
+        state = space.step(state, token)
+    layers = space.with_dropout(tokens)
+    features = space.features(layers)
+    set_trial_user_attrs(
+        trial,
+        {
+            ARCHITECTURE_ATTR: format_architecture(layers),
+            DEPTH_ATTR: features["depth"],
+            NUM_PARAMS_ATTR: features["num_params"],
+        },
+    )
+    return layers

@@ -1,0 +1,72 @@
+"""The benchmark scripts run end to end at a tiny size and print their tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPO_ROOT / "benchmarks"
+
+
+def _run(script: str, *args: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=REPO_ROOT,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+@pytest.mark.slow
+def test_sampler_surrogate(tmp_path: Path) -> None:
+    out = _run(
+        "sampler.py",
+        "surrogate",
+        "--n-trials=12",
+        "--seeds=2",
+        "--walks=200",
+        "--samplers=qlearning(learning_rate=0.1),random,tpe",
+        f"--json={tmp_path / 'r.json'}",
+        f"--plot={tmp_path / 'r.png'}",
+    )
+    assert "| qlearning(learning_rate=0.1) | 2 |" in out
+    assert "| random | 2 |" in out
+    assert "target" in out
+    assert (tmp_path / "r.png").stat().st_size > 0
+    raw = json.loads((tmp_path / "r.json").read_text())
+    assert raw
+
+
+@pytest.mark.slow
+def test_sampler_cnn_trains_real_models() -> None:
+    pytest.importorskip("torch")
+    out = _run(
+        "sampler.py",
+        "cnn",
+        "--n-trials=4",
+        "--seeds=1",
+        "--epochs=1",
+        "--jobs=1",
+        "--samplers=qlearning,random",
+    )
+    assert "| qlearning | 1 |" in out
+
+
+@pytest.mark.slow
+def test_sampler_latency() -> None:
+    out = _run(
+        "sampler.py", "latency", "--n-finished", "20", "--asks=3", "--samplers=qlearning,random"
+    )
+    assert "| 20 | qlearning |" in out
+    assert "| 20 | random |" in out

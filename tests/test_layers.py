@@ -1,0 +1,222 @@
+"""MetaQNN layer specs and their notation: parse_architecture, format_architecture, parse_layer."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from optuna_srm import (
+    FC,
+    GAP,
+    Conv,
+    Dropout,
+    Layer,
+    Pool,
+    Softmax,
+    format_architecture,
+    parse_architecture,
+)
+from optuna_srm._layers import parse_layer
+
+N_SVHN_ROWS = 1300
+
+
+def read_nets(shared_data: Path) -> list[str]:
+    """The ``net`` column of the paper's MetaQNN/SVHN learning curves."""
+    with (shared_data / "metaqnn_svhn.csv").open(newline="") as file:
+        return [row["net"] for row in csv.DictReader(file)]
+
+
+def test_every_net_of_the_data_round_trips(shared_data: Path) -> None:
+    nets = read_nets(shared_data)
+
+    assert len(nets) == N_SVHN_ROWS
+    for net in nets:
+        layers = parse_architecture(net)
+
+        assert layers, net
+        assert all(
+            isinstance(layer, Conv | Pool | FC | Dropout | GAP | Softmax) for layer in layers
+        )
+        assert format_architecture(layers) == net
+        assert parse_architecture(format_architecture(layers)) == layers
+
+
+def test_the_data_uses_every_layer_type(shared_data: Path) -> None:
+    types = {type(layer) for net in read_nets(shared_data) for layer in parse_architecture(net)}
+
+    assert types == {Conv, Pool, FC, Dropout, GAP, Softmax}
+
+
+LAYER_TEXTS: list[tuple[Layer, str]] = [
+    (Conv(64, 3, 1), "C(64,3,1)"),
+    (Conv(512, 1, 2), "C(512,1,2)"),
+    (Pool(5, 3), "P(5,3)"),
+    (Pool(2, 2), "P(2,2)"),
+    (FC(128), "FC(128)"),
+    (Dropout(2, 6), "D(2,6)"),
+    (GAP(10), "GAP(10)"),
+    (Softmax(10), "SM(10)"),
+]
+
+
+@pytest.mark.parametrize(("layer", "text"), LAYER_TEXTS)
+def test_each_layer_type_prints_and_parses(layer: Layer, text: str) -> None:
+    assert str(layer) == text
+    assert parse_layer(text) == layer
+    assert type(parse_layer(text)) is type(layer)
+    assert parse_architecture(f"[{text}]") == [layer]
+    assert format_architecture([layer]) == f"[{text}]"
+
+
+def test_architecture_prints_layers_in_order_with_comma_and_space() -> None:
+    layers: list[Layer] = [layer for layer, _ in LAYER_TEXTS]
+
+    text = format_architecture(layers)
+
+    assert text == "[" + ", ".join(t for _, t in LAYER_TEXTS) + "]"
+    assert parse_architecture(text) == layers
+
+
+def test_parse_architecture_example_of_the_issue() -> None:
+    text = "[C(64,1,1), C(128,1,1), D(1,3), P(2,2), GAP(10), SM(10)]"
+
+    layers = parse_architecture(text)
+
+    assert layers == [
+        Conv(64, 1, 1),
+        Conv(128, 1, 1),
+        Dropout(1, 3),
+        Pool(2, 2),
+        GAP(10),
+        Softmax(10),
+    ]
+    assert format_architecture(layers) == text
+
+
+def test_parse_architecture_tolerates_whitespace() -> None:
+    assert parse_architecture("  [ C(64, 3, 1) ,P(2,2),SM( 10 ) ]  ") == [
+        Conv(64, 3, 1),
+        Pool(2, 2),
+        Softmax(10),
+    ]
+
+
+def test_empty_architecture() -> None:
+    assert parse_architecture("[]") == []
+    assert parse_architecture("[ ]") == []
+    assert format_architecture([]) == "[]"
+
+
+def test_conv_stride_defaults_to_one() -> None:
+    assert Conv(64, 3) == Conv(64, 3, 1)
+    assert str(Conv(64, 3)) == "C(64,3,1)"
+
+
+@pytest.mark.parametrize(
+    ("dropout", "rate"),
+    [
+        (Dropout(1, 1), 0.5),
+        (Dropout(1, 2), 0.25),
+        (Dropout(2, 2), 0.5),
+        (Dropout(3, 6), 0.25),
+        (Dropout(1, 5), 0.1),
+        (Dropout(6, 6), 0.5),
+    ],
+)
+def test_dropout_rate_is_index_over_twice_total(dropout: Dropout, rate: float) -> None:
+    assert dropout.rate == pytest.approx(rate)
+
+
+def test_layers_are_frozen_and_hashable() -> None:
+    layer = Conv(64, 3, 1)
+
+    with pytest.raises(AttributeError):
+        layer.filters = 128  # type: ignore[misc]
+    assert len({Conv(64, 3, 1), Conv(64, 3, 1), Pool(2, 2)}) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # missing or broken brackets
+        "C(64,3,1), SM(10)",
+        "[C(64,3,1), SM(10)",
+        "C(64,3,1), SM(10)]",
+        "(C(64,3,1), SM(10))",
+        "",
+        # unknown layer or malformed token
+        "[X(3)]",
+        "[c(64,3,1)]",
+        "[Conv(64,3,1)]",
+        "[SM]",
+        "[SM()]",
+        "[C(64,3,1]",
+        "[C((64,3,1), SM(10)]",
+        "[C(64,3,1)), SM(10)]",
+        "[SM(10) x]",
+        "[SM(10)(3)]",
+        "[C(64,3,1)junk, SM(10)]",
+        # wrong arity
+        "[C(64,3)]",
+        "[C(64,3,1,1)]",
+        "[P(2)]",
+        "[P(2,2,2)]",
+        "[FC(128,64)]",
+        "[D(1)]",
+        "[GAP(10,10)]",
+        "[SM(10,10)]",
+        # zero, negative or non-integer values
+        "[C(0,3,1)]",
+        "[C(64,0,1)]",
+        "[C(64,3,0)]",
+        "[P(2,0)]",
+        "[FC(0)]",
+        "[D(0,2)]",
+        "[GAP(0)]",
+        "[SM(0)]",
+        "[C(-64,3,1)]",
+        "[C(64.0,3,1)]",
+        # dropout index above its total
+        "[D(3,2)]",
+    ],
+)
+def test_parse_architecture_rejects_malformed_text(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_architecture(text)
+
+
+@pytest.mark.parametrize("value", [None, 42, ["C(64,3,1)"], b"[SM(10)]", [Conv(64, 3, 1)]])
+def test_parse_architecture_rejects_non_strings(value: object) -> None:
+    with pytest.raises(ValueError, match="string"):
+        parse_architecture(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text", ["C(64,3)", "D(3,2)", "SM(0)", "X(1)", "C(64,3,1), SM(10)", "[C(64,3,1)]", ""]
+)
+def test_parse_layer_rejects_malformed_tokens(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_layer(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[C(64,3,1) SM(10)]",
+        "[C(64,3,1)SM(10)]",
+        "[C(64,3,1),, SM(10)]",
+        "[C(64,3,1), SM(10),]",
+        "[, SM(10)]",
+    ],
+)
+def test_parse_architecture_rejects_missing_or_empty_entries(text: str) -> None:
+    """The layers are comma-separated: a missing comma or an empty entry is not the notation.
+
+    Known bug: the tokenizer (``re.findall``) skips stray commas and splits adjacent tokens,
+    so these typos are silently read as ``[C(64,3,1), SM(10)]``.
+    """
+    with pytest.raises(ValueError):
+        parse_architecture(text)

@@ -1,0 +1,386 @@
+"""QLearningArchitectureSampler through real Optuna studies."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.storages import BaseStorage
+from optuna.testing.pytest_samplers import BasicSamplerTestCase, SingleOnlySamplerTestCase
+from optuna.trial import TrialState
+
+import optuna_srm
+
+SPACE = optuna_srm.MetaQNNSpace(
+    input_shape=(1, 12, 12), max_depth=4, conv_filters=(8, 16), conv_kernels=(1, 3)
+)
+
+
+class TestBasicSampler(BasicSamplerTestCase):
+    @pytest.fixture
+    def sampler(self) -> Callable[[], BaseSampler]:
+        return lambda: optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=20, seed=0)
+
+
+class TestSingleOnly(SingleOnlySamplerTestCase):
+    @pytest.fixture
+    def sampler(self) -> Callable[[], BaseSampler]:
+        return lambda: optuna_srm.QLearningArchitectureSampler(SPACE)
+
+
+def _first_layer_objective(good: str, direction: str) -> Callable[[optuna.Trial], float]:
+    """1 when the architecture starts with ``good`` and 0 otherwise (negated to minimize)."""
+    sign = 1.0 if direction == "maximize" else -1.0
+
+    def objective(trial: optuna.Trial) -> float:
+        layers = optuna_srm.suggest_architecture(trial, SPACE)
+        return sign * float(str(layers[0]) == good)
+
+    return objective
+
+
+def _greedy_first_layer(sampler: optuna_srm.QLearningArchitectureSampler, study) -> str:  # type: ignore[no-untyped-def]
+    state = SPACE.initial_state()
+    row = sampler.q_values(study)[SPACE.q_state(state)]
+    return max(row, key=row.__getitem__)
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_learns_the_rewarded_layer_in_both_directions(direction: str) -> None:
+    good = "C(16,3,1)"
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=120, seed=1)
+    study = optuna.create_study(direction=direction, sampler=sampler)
+    study.optimize(_first_layer_objective(good, direction), n_trials=120)
+    assert _greedy_first_layer(sampler, study) == good
+    trials = study.trials
+    # Epsilon falls from 1 to 0.1: the last third mostly exploits what was learned.
+    late = [str(optuna_srm.parse_architecture(t.user_attrs["architecture"])[0]) for t in trials]
+    assert late[-40:].count(good) >= 25
+    assert late[:40].count(good) <= 15
+
+
+def test_every_sampled_architecture_is_legal_and_recorded() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=60, seed=3)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        layers = optuna_srm.suggest_architecture(trial, SPACE)
+        SPACE.validate(layers)
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        return len(layers) + lr
+
+    study.optimize(objective, n_trials=60)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    for trial in study.trials:
+        assert 1e-4 <= trial.params["lr"] <= 1e-1
+
+
+def test_epsilon_schedule_scaled_custom_and_paper() -> None:
+    paper = optuna_srm.QLearningArchitectureSampler(SPACE)
+    assert [paper.epsilon(i) for i in (0, 1499, 1500, 2699, 5000)] == [1.0, 1.0, 0.9, 0.1, 0.1]
+    scaled = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=270)
+    assert [scaled.epsilon(i) for i in (0, 149, 150, 269)] == [1.0, 1.0, 0.9, 0.1]
+    custom = optuna_srm.QLearningArchitectureSampler(SPACE, epsilon_schedule=[(0.5, 2), (0.0, 1)])
+    assert [custom.epsilon(i) for i in range(4)] == [0.5, 0.5, 0.0, 0.0]
+    both = optuna_srm.QLearningArchitectureSampler(
+        SPACE, epsilon_schedule=[(1.0, 1), (0.0, 1)], n_trials=10
+    )
+    assert [both.epsilon(i) for i in (0, 4, 5, 9)] == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_q_values_do_not_depend_on_the_seed_or_on_when_they_were_learned() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=40, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(_first_layer_objective("C(8,1,1)", "maximize"), n_trials=40)
+    learned_along_the_way = sampler.q_values(study)
+    fresh = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=40, seed=123)
+    assert fresh.q_values(study) == learned_along_the_way
+    assert learned_along_the_way  # something was learned
+
+
+def test_pruned_trials_teach_their_predicted_final_value() -> None:
+    def study_with(predicted: float | None) -> optuna.Study:
+        study = optuna.create_study(direction="maximize")
+        trial = study.ask()
+        optuna_srm.suggest_architecture(trial, SPACE)
+        trial.report(0.1, step=0)
+        if predicted is not None:
+            trial.set_user_attr("srm_predicted_final", predicted)
+        study.tell(trial, state=TrialState.PRUNED)
+        return study
+
+    def learned(study: optuna.Study) -> float:
+        row = optuna_srm.QLearningArchitectureSampler(SPACE, n_replays=5).q_values(study)
+        (value,) = row[SPACE.q_state(SPACE.initial_state())].values()
+        return value
+
+    # With a single trial the mean reward (where Q starts) is that trial's reward, and so is
+    # every learned value.
+    assert learned(study_with(0.9)) == pytest.approx(0.9)
+    assert learned(study_with(0.3)) == pytest.approx(0.3)
+    # Without a prediction, the pruned trial's value (its last report) is the reward.
+    assert learned(study_with(None)) == pytest.approx(0.1)
+
+
+def test_failed_and_foreign_trials_teach_nothing() -> None:
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+    trial = study.ask()
+    optuna_srm.suggest_architecture(trial, SPACE)
+    study.tell(trial, state=TrialState.FAIL)
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE)
+    assert sampler.q_values(study) == {}
+    # ... and sampling still works.
+    study.sampler = sampler
+    study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=3)
+
+
+def test_other_params_go_to_the_independent_sampler() -> None:
+    names: list[str] = []
+
+    class Recording(RandomSampler):
+        def sample_independent(self, study, trial, param_name, param_distribution):  # type: ignore[no-untyped-def]
+            names.append(param_name)
+            return super().sample_independent(study, trial, param_name, param_distribution)
+
+    inner = Recording(seed=0)
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, independent_sampler=inner)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        optuna_srm.suggest_architecture(trial, SPACE)
+        # A categorical param that looks like an architecture layer but has other choices.
+        trial.suggest_categorical("layer_00 (input, size 8+)x", ["a", "b"])
+        return trial.suggest_float("x", 0, 1)
+
+    study.optimize(objective, n_trials=5)
+    assert set(names) == {"x", "layer_00 (input, size 8+)x"}
+
+
+def test_works_under_hyperband_with_the_whole_study_as_memory() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=30, seed=0)
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+
+    def objective(trial: optuna.Trial) -> float:
+        layers = optuna_srm.suggest_architecture(trial, SPACE)
+        value = 0.0
+        for step in range(9):
+            value = (step + 1) / 9 * len(layers) / 10
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=30)
+    assert len(study.trials) == 30
+    assert {t.state for t in study.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+    fresh = optuna_srm.QLearningArchitectureSampler(SPACE)
+    assert sampler.q_values(study) == fresh.q_values(study)
+
+
+def test_srm_pruner_uses_the_architecture_features() -> None:
+    from optuna_srm._pruner import _params
+
+    study = optuna.create_study()
+    trial = study.ask()
+    layers = optuna_srm.suggest_architecture(trial, SPACE)
+    trial.suggest_float("lr", 0.01, 0.1)
+    study.tell(trial, 1.0)
+    params = _params(study.trials[0])
+    assert params == {
+        "lr": study.trials[0].params["lr"],
+        "architecture_depth": SPACE.features(layers)["depth"],
+        "architecture_num_params": SPACE.count_params(layers),
+    }
+
+
+def test_with_srm_pruner_end_to_end() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=40, seed=0)
+    study = optuna.create_study(
+        direction="maximize", sampler=sampler, pruner=optuna_srm.SRMPruner(n_startup_trials=5)
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        layers = optuna_srm.suggest_architecture(trial, SPACE)
+        quality = SPACE.count_params(layers) % 7 / 7
+        value = 0.0
+        for step in range(10):
+            value = quality * (1 - 0.5 ** (step + 1))
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=40)
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    assert all("srm_predicted_final" in t.user_attrs for t in pruned)
+    assert sampler.q_values(study)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"space": "default"}, "space"),
+        ({"n_trials": 0}, "n_trials"),
+        ({"n_trials": 2.5}, "n_trials"),
+        ({"epsilon_schedule": [(2.0, 10)]}, "epsilon_schedule"),
+        ({"epsilon_schedule": []}, "epsilon_schedule"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"learning_rate": 1.5}, "learning_rate"),
+        ({"discount_factor": -0.1}, "discount_factor"),
+        ({"discount_factor": 1.1}, "discount_factor"),
+        ({"n_replays": 0}, "n_replays"),
+        ({"q_init": float("nan")}, "q_init"),
+        ({"q_init": "0.5"}, "q_init"),
+        ({"independent_sampler": "random"}, "independent_sampler"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs: dict[str, object], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        optuna_srm.QLearningArchitectureSampler(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"learning_rate": 1.0},
+        {"discount_factor": 0.0},
+        {"n_replays": 1},
+        {"q_init": 0.5},
+        {"q_init": -3},
+        {"independent_sampler": optuna.samplers.TPESampler(seed=0)},
+    ],
+)
+def test_valid_arguments_run(kwargs: dict[str, object]) -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=8, seed=0, **kwargs)  # type: ignore[arg-type]
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(
+        lambda t: (
+            float(len(optuna_srm.suggest_architecture(t, SPACE))) + t.suggest_float("x", 0, 1)
+        ),
+        n_trials=8,
+    )
+    assert len(study.trials) == 8
+
+
+def test_q_init_is_the_value_of_unvisited_pairs() -> None:
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({"layer_00 (input, size 8+)": "SM(10)"})
+    study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=1)
+    start = SPACE.q_state(SPACE.initial_state())
+    reward = 1.0  # the architecture [SM(10)] has one layer
+
+    def learned(q_init: float | None) -> float:
+        sampler = optuna_srm.QLearningArchitectureSampler(
+            SPACE, q_init=q_init, learning_rate=0.01, n_replays=1
+        )
+        return sampler.q_values(study)[start]["SM(10)"]
+
+    # One replay (of the only trial): 1% of the way from the initial value to the reward.
+    assert learned(100.0) == pytest.approx(reward + (100.0 - reward) * 0.99)
+    assert learned(None) == pytest.approx(reward)  # the mean reward: nothing to move
+
+
+def test_same_seed_same_architectures() -> None:
+    def run(seed: int) -> list[str]:
+        sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=30, seed=seed)
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(
+            lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=30
+        )
+        return [t.user_attrs["architecture"] for t in study.trials]
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+def test_reseed_rng_changes_the_draws() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, seed=0)
+    before = sampler._rng.rng.random_sample()
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, seed=0)
+    sampler.reseed_rng()
+    assert sampler._rng.rng.random_sample() != before
+
+
+def test_on_every_storage(storage: BaseStorage) -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=12, seed=0)
+    study = optuna.create_study(storage=storage, sampler=sampler, direction="maximize")
+    study.optimize(_first_layer_objective("C(16,3,1)", "maximize"), n_trials=12)
+    assert len(study.trials) == 12
+    assert optuna_srm.QLearningArchitectureSampler(SPACE).q_values(study) == sampler.q_values(
+        study
+    )
+
+
+_WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    import optuna, optuna_srm
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url, name, n_each, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    space = optuna_srm.MetaQNNSpace(
+        input_shape=(1, 12, 12), max_depth=4, conv_filters=(8, 16), conv_kernels=(1, 3)
+    )
+    sampler = optuna_srm.QLearningArchitectureSampler(space, n_trials=2 * n_each, seed=None)
+    study = optuna.load_study(study_name=name, storage=url, sampler=sampler)
+
+    def objective(trial):
+        layers = optuna_srm.suggest_architecture(trial, space)
+        trial.set_user_attr("worker", out)
+        time.sleep(0.02)
+        return float(str(layers[0]) == "C(16,3,1)") + 0.01 * len(layers)
+
+    study.optimize(objective, n_trials=n_each)
+    while len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) < 2 * n_each:
+        time.sleep(0.1)
+    q = sampler.q_values(study)
+    eps = {t.number: sampler.epsilon(t.number) for t in study.trials}
+    with open(out, "w") as f:
+        json.dump({"q": q, "eps": eps}, f)
+    """
+)
+
+
+def test_two_worker_processes_on_postgresql_agree(postgres_url: str, tmp_path: Path) -> None:
+    name = "two-workers"
+    optuna.create_study(study_name=name, storage=postgres_url, direction="maximize")
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    n_each = 25
+    outs = [tmp_path / f"worker{i}.json" for i in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, str(script), postgres_url, name, str(n_each), str(o)])
+        for o in outs
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0
+    results = [json.loads(o.read_text()) for o in outs]
+    study = optuna.load_study(study_name=name, storage=postgres_url)
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert workers == {str(o) for o in outs}  # both really ran trials
+    assert results[0]["q"] == results[1]["q"]
+    assert results[0]["eps"] == results[1]["eps"]
+    here = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=2 * n_each)
+    assert here.q_values(study) == results[0]["q"]
+    assert results[0]["eps"] == {str(t.number): here.epsilon(t.number) for t in study.trials}
+
+
+def test_pickles_and_learns_the_same_afterwards() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=10, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=10)
+    copy = pickle.loads(pickle.dumps(sampler))
+    assert copy.q_values(study) == sampler.q_values(study)
+    assert copy.epsilon(5) == sampler.epsilon(5)
+    study.sampler = copy
+    study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=2)
