@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import optuna
 from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
+from optuna.trial import TrialState
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+_SQLITE_UPSERT = sqlite3.sqlite_version_info >= (3, 24, 0)  # ON CONFLICT DO UPDATE
 
 
 def set_user_attrs(
@@ -18,20 +24,40 @@ def set_user_attrs(
 ) -> None:
     """Write ``attrs`` as user attrs of the running ``trial`` through the study's storage.
 
-    On a relational database all of them go in one transaction (one commit instead of one per
-    key, which is what a check costs most on SQLite).
+    On a relational database they go in one transaction: one check that the trial is running
+    and one multi-row upsert (instead of a commit, a trial lookup and an upsert per key, which
+    is what a pruner's check costs most on SQLite).
     """
     storage = study._storage
     backend = getattr(storage, "_backend", storage)
-    if isinstance(backend, RDBStorage):
-        with _create_scoped_session(backend.scoped_session, True) as session:
-            for key, value in attrs.items():
-                backend._set_trial_attr_without_commit(
-                    session, models.TrialUserAttributeModel, trial._trial_id, key, value
-                )
+    if not isinstance(backend, RDBStorage):
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial._trial_id, key, value)
         return
-    for key, value in attrs.items():
-        storage.set_trial_user_attr(trial._trial_id, key, value)
+    table = models.TrialUserAttributeModel
+    rows = [
+        {"trial_id": trial._trial_id, "key": key, "value_json": json.dumps(value)}
+        for key, value in attrs.items()
+    ]
+    with _create_scoped_session(backend.scoped_session, True) as session:
+        running = models.TrialModel.find_or_raise_by_id(trial._trial_id, session)
+        backend.check_trial_is_updatable(trial._trial_id, cast(TrialState, running.state))
+        dialect = backend.engine.name
+        if dialect == "postgresql" or (dialect == "sqlite" and _SQLITE_UPSERT):
+            insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+            upsert = insert(table).values(rows)
+            session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[table.trial_id, table.key],
+                    set_={"value_json": upsert.excluded.value_json},
+                )
+            )
+        elif dialect == "mysql":
+            my = mysql.insert(table).values(rows)
+            session.execute(my.on_duplicate_key_update(value_json=my.inserted.value_json))
+        else:
+            for key, value in attrs.items():
+                backend._set_trial_attr_without_commit(session, table, trial._trial_id, key, value)
 
 
 def set_trial_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:

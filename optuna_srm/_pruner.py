@@ -157,6 +157,7 @@ class SRMPruner(BasePruner):
         self._regressor = regressor
         self._seed = 0 if seed is None else seed
         self._cache: dict[tuple[str, int], _CacheEntry] = {}
+        self._finished_cache: dict[str, tuple[int, list[FrozenTrial], float]] = {}
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         if len(study.directions) > 1:
@@ -186,14 +187,7 @@ class SRMPruner(BasePruner):
         if not prefix.size:
             return False
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        finished = [
-            t
-            for t in trials
-            if t.state == TrialState.COMPLETE
-            and t.value is not None
-            and math.isfinite(t.value)
-            and t.intermediate_values
-        ]
+        finished, best = self._finished(study.study_name, trials, sign)
         if len(finished) < self._n_startup_trials:
             return False
         # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
@@ -209,7 +203,6 @@ class SRMPruner(BasePruner):
         mean, std = model.predict(prefix, entry.encoder.transform([_params(trial)]))
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise ValueError(f"the model predicted {mean} with std {std}")
-        best = max(sign * t.value for t in finished if t.value is not None)
         p_improve = model.p_improve(mean, std, best)
         set_user_attrs(
             study,
@@ -222,6 +215,25 @@ class SRMPruner(BasePruner):
             },
         )
         return model.trusted and p_improve < self._threshold(model.n)
+
+    def _finished(
+        self, study_name: str, trials: list[FrozenTrial], sign: float
+    ) -> tuple[list[FrozenTrial], float]:
+        """The completed trials with a finite value and a curve, and the best value among them
+        (times ``sign``). Finished trials never change, so the same count means the same list.
+        """
+        cached = self._finished_cache.get(study_name)
+        if cached is not None and cached[0] == len(trials):
+            return cached[1], cached[2]
+        finished, best = [], -math.inf
+        for t in trials:
+            values = t.values  # (t.value checks the number of objectives at every call)
+            complete = t.state == TrialState.COMPLETE and t.intermediate_values
+            if complete and values and math.isfinite(values[0]):
+                finished.append(t)
+                best = max(best, sign * values[0])
+        self._finished_cache[study_name] = (len(trials), finished, best)
+        return finished, best
 
     def _threshold(self, n: int) -> float:
         """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
