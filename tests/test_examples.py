@@ -15,54 +15,37 @@ import optuna_srm
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_sklearn_digits(tmp_path: Path) -> None:
+def _run(script: str, tmp_path: Path, *args: str) -> tuple[str, optuna.Study]:
+    """Run an example on a SQLite file in ``tmp_path``; its output and its study."""
     storage = f"sqlite:///{tmp_path / 'x.db'}"
     completed = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES / "sklearn_digits.py"),
-            "--n-trials",
-            "12",
-            "--storage",
-            storage,
-        ],
+        [sys.executable, str(EXAMPLES / script), *args, f"--storage={storage}"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert "speed-up" in completed.stdout
-    study = optuna.load_study(study_name="sklearn_digits", storage=storage)
+    study_name = script.removesuffix(".py")
+    assert not (tmp_path / f"{study_name}.db").exists()  # the default file is not touched
+    return completed.stdout, optuna.load_study(study_name=study_name, storage=storage)
+
+
+def test_sklearn_digits(tmp_path: Path) -> None:
+    out, study = _run("sklearn_digits.py", tmp_path, "--n-trials=12")
+
+    assert "speed-up" in out
     assert len(study.trials) == 12
     assert all(t.state.is_finished() for t in study.trials)
-    assert not (tmp_path / "sklearn_digits.db").exists()
 
 
 def test_metaqnn_digits(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    storage = f"sqlite:///{tmp_path / 'x.db'}"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES / "metaqnn_digits.py"),
-            "--n-trials=10",
-            "--epochs=4",
-            f"--storage={storage}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    out, study = _run("metaqnn_digits.py", tmp_path, "--n-trials=10", "--epochs=4")
 
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert "Architecture: [" in completed.stdout
-    assert "speed-up" in completed.stdout
-    study = optuna.load_study(study_name="metaqnn_digits", storage=storage)
+    assert "Architecture: [" in out
+    assert "speed-up" in out
     assert len(study.trials) == 10
     space = runpy.run_path(str(EXAMPLES / "metaqnn_digits.py"))["SPACE"]
     for trial in study.trials:
