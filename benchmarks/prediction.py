@@ -22,6 +22,7 @@ Models (``--models``, comma-separated, or ``all``; default: all but ``srm_nu_svr
 ``srm_random_forest``, which take about 80 s and 5-7 min per fit on 2 cores):
 
 - ``srm``: ``optuna_srm.SequentialRegressionModel(random_state=seed)``, otherwise defaults;
+- ``srm_kernel_ridge``: the kernel half of the default (its other half is ``srm_ols``);
 - ``srm_nu_svr_rbf``, ``srm_nu_svr_linear``, ``srm_random_forest``, ``srm_ols``: the paper's
   regressors through the same class, ``SequentialRegressionModel(regressor=NAME)``;
 - ``last_value``, ``nusvr_gain``, ``nusvr_tuned``, ``lce``: the baselines of
@@ -89,6 +90,7 @@ class Model(Protocol):
 
 SRM_MODELS = {
     "srm": None,
+    "srm_kernel_ridge": "kernel_ridge",
     "srm_nu_svr_rbf": "nu_svr_rbf",
     "srm_nu_svr_linear": "nu_svr_linear",
     "srm_random_forest": "random_forest",

@@ -130,10 +130,11 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
 
     Args:
         regressor:
-            ``"auto"`` (the default: kernel ridge regression with an RBF plus linear kernel,
-            tuned by closed-form leave-one-out), or one of the paper's ``"nu_svr_rbf"``,
-            ``"nu_svr_linear"``, ``"random_forest"``, ``"ols"`` (tuned by random search with
-            ``cv``-fold cross-validation and ``n_iter`` candidates).
+            ``"auto"`` (the default: the mean of ``"kernel_ridge"`` and ``"ols"``, the most
+            accurate in ``benchmarks/prediction.py``), ``"kernel_ridge"`` (an RBF plus linear
+            kernel, tuned by closed-form leave-one-out), or one of the paper's
+            ``"nu_svr_rbf"``, ``"nu_svr_linear"``, ``"random_forest"``, ``"ols"`` (tuned by
+            random search with ``cv``-fold cross-validation and ``n_iter`` candidates).
         max_lengths:
             At most this many prefix lengths get their own model (spread evenly up to the
             longest curve); at least 1.
