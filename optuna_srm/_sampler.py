@@ -6,6 +6,7 @@ import datetime
 import logging
 import math
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from optuna_srm._qlearning import (
     epsilon_at,
     scale_schedule,
 )
-from optuna_srm._space import MetaQNNSpace, State
+from optuna_srm._space import MetaQNNSpace, State, is_architecture_param
 
 _logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class QLearningArchitectureSampler(BaseSampler):
         self._rng = LazyRandomState(seed)
         self._memories: dict[tuple[int, int], _Memory] = {}
         self._lock = threading.Lock()
+        self._foreign: set[str] = set()  # layer params of another space, warned about once
 
     def __getstate__(self) -> dict[str, Any]:
         # The lock cannot be pickled; what was learned is derived from the storage again.
@@ -214,6 +216,14 @@ class QLearningArchitectureSampler(BaseSampler):
         _check_single_objective(study)
         state = self._state_before(trial, param_name, param_distribution)
         if state is None:
+            if is_architecture_param(param_name) and param_name not in self._foreign:
+                self._foreign.add(param_name)
+                warnings.warn(
+                    f"The layer param {param_name!r} is not one of the sampler's space, so "
+                    "independent_sampler chooses it: pass the same MetaQNNSpace to "
+                    "QLearningArchitectureSampler and suggest_architecture.",
+                    stacklevel=2,
+                )
             return self._independent_sampler.sample_independent(
                 study, trial, param_name, param_distribution
             )

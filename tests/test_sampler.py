@@ -161,7 +161,8 @@ def test_other_params_go_to_the_independent_sampler() -> None:
         trial.suggest_categorical("layer_00 (input, size 8+)x", ["a", "b"])
         return trial.suggest_float("x", 0, 1)
 
-    study.optimize(objective, n_trials=5)
+    with pytest.warns(UserWarning, match="not one of the sampler's space"):
+        study.optimize(objective, n_trials=5)
     assert set(names) == {"x", "layer_00 (input, size 8+)x"}
 
 
@@ -384,3 +385,13 @@ def test_pickles_and_learns_the_same_afterwards() -> None:
     assert copy.epsilon(5) == sampler.epsilon(5)
     study.sampler = copy
     study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=2)
+
+
+def test_warns_once_when_the_spaces_differ() -> None:
+    other = optuna_srm.MetaQNNSpace(input_shape=(1, 12, 12), max_depth=4, conv_filters=(4,))
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    with pytest.warns(UserWarning, match="same MetaQNNSpace") as record:
+        study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, other))), n_trials=3)
+    first_layer = [w for w in record if "layer_00" in str(w.message)]
+    assert len(first_layer) == 1
