@@ -159,6 +159,7 @@ class QLearningArchitectureSampler(BaseSampler):
         self._memories: dict[tuple[int, int], _Memory] = {}
         self._lock = threading.Lock()
         self._foreign: set[str] = set()  # layer params of another space, warned about once
+        self._unscaled = n_trials is None and epsilon_schedule is None  # warn at the first layer
 
     def __getstate__(self) -> dict[str, Any]:
         # The lock cannot be pickled; what was learned is derived from the storage again.
@@ -226,6 +227,14 @@ class QLearningArchitectureSampler(BaseSampler):
                 )
             return self._independent_sampler.sample_independent(
                 study, trial, param_name, param_distribution
+            )
+        if self._unscaled:
+            self._unscaled = False
+            warnings.warn(
+                "QLearningArchitectureSampler follows the paper's schedule of 2700 models, "
+                "uniformly random for the first 1500 trials: pass n_trials= with your budget "
+                "to scale it (or epsilon_schedule= to set your own).",
+                stacklevel=2,
             )
         with self._lock:
             q = self._learn(study, trial.number).q

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def test_failed_and_foreign_trials_teach_nothing() -> None:
     trial = study.ask()
     optuna_srm.suggest_architecture(trial, SPACE)
     study.tell(trial, state=TrialState.FAIL)
-    sampler = optuna_srm.QLearningArchitectureSampler(SPACE)
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=3)
     assert sampler.q_values(study) == {}
     # ... and sampling still works.
     study.sampler = sampler
@@ -152,7 +153,7 @@ def test_other_params_go_to_the_independent_sampler() -> None:
             return super().sample_independent(study, trial, param_name, param_distribution)
 
     inner = Recording(seed=0)
-    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, independent_sampler=inner)
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=5, independent_sampler=inner)
     study = optuna.create_study(sampler=sampler)
 
     def objective(trial: optuna.Trial) -> float:
@@ -395,3 +396,18 @@ def test_warns_once_when_the_spaces_differ() -> None:
         study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, other))), n_trials=3)
     first_layer = [w for w in record if "layer_00" in str(w.message)]
     assert len(first_layer) == 1
+
+
+def test_warns_once_that_the_paper_schedule_is_not_scaled() -> None:
+    study = optuna.create_study(sampler=optuna_srm.QLearningArchitectureSampler(SPACE, seed=0))
+    with pytest.warns(UserWarning, match="pass n_trials=") as record:
+        study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=3)
+    assert sum("n_trials=" in str(w.message) for w in record) == 1
+    for kwargs in ({"n_trials": 3}, {"epsilon_schedule": [(1.0, 3)]}):
+        sampler = optuna_srm.QLearningArchitectureSampler(SPACE, seed=0, **kwargs)  # type: ignore[arg-type]
+        study = optuna.create_study(sampler=sampler)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            study.optimize(
+                lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=3
+            )
