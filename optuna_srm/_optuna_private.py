@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
-from optuna.trial import TrialState
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 _SQLITE_UPSERT = sqlite3.sqlite_version_info >= (3, 24, 0)  # ON CONFLICT DO UPDATE
@@ -24,9 +23,8 @@ def set_user_attrs(
 ) -> None:
     """Write ``attrs`` as user attrs of the running ``trial`` through the study's storage.
 
-    On a relational database they go in one transaction: one check that the trial is running
-    and one multi-row upsert (instead of a commit, a trial lookup and an upsert per key, which
-    is what a pruner's check costs most on SQLite).
+    On a relational database they go in one multi-row upsert (instead of a commit, a trial
+    lookup and an upsert per key, which is what a pruner's check costs most on SQLite).
     """
     storage = study._storage
     backend = getattr(storage, "_backend", storage)
@@ -40,8 +38,7 @@ def set_user_attrs(
         for key, value in attrs.items()
     ]
     with _create_scoped_session(backend.scoped_session, True) as session:
-        running = models.TrialModel.find_or_raise_by_id(trial._trial_id, session)
-        backend.check_trial_is_updatable(trial._trial_id, cast(TrialState, running.state))
+        # No lookup of the trial's state: the callers write to the trial they are running.
         dialect = backend.engine.name
         if dialect == "postgresql" or (dialect == "sqlite" and _SQLITE_UPSERT):
             insert = sqlite.insert if dialect == "sqlite" else postgresql.insert

@@ -45,6 +45,10 @@ class SRMPruner(BasePruner):
     ``1 / relative_threshold`` times less likely to win than a trial it knows nothing about.
     (A fixed threshold, the paper's ``Delta``, stops every trial without any evidence once
     enough trials have finished, since the chance to beat the best of many is small for all.)
+    The threshold is further multiplied by the fraction of the training that stopping would
+    save, ``(T - step) / (T - first step + 1)`` with ``T`` the finished trials' last step: late
+    in a curve there is little to gain and a last-epoch jump can still decide the winner, so
+    the evidence must be stronger.
 
     The model of a step learns from the finished trials' curves up to that step and, to start
     saving long before many trials have finished, from the trials stopped later than that step,
@@ -98,8 +102,8 @@ class SRMPruner(BasePruner):
     Args:
         relative_threshold:
             A trial is pruned when its probability of beating the best of ``n`` finished
-            trials is below ``relative_threshold / (n + 1)``; in ``(0, 1)``. Smaller is safer
-            and slower.
+            trials is below ``relative_threshold / (n + 1)`` times the fraction of the
+            training that stopping saves; in ``(0, 1)``. Smaller is safer and slower.
         n_startup_trials:
             No pruning until this many trials have finished with a value and a learning
             curve; at least 3.
@@ -113,9 +117,9 @@ class SRMPruner(BasePruner):
             Learn from at most this many finished trials (the latest ones), which bounds the
             cost of a fit as the study grows; at least ``n_startup_trials``.
         regressor:
-            The regression model: ``"auto"`` (kernel ridge regression tuned by closed-form
-            leave-one-out) or one of the paper's ``"nu_svr_rbf"``, ``"nu_svr_linear"``,
-            ``"random_forest"``, ``"ols"``.
+            The regression model: ``"auto"`` (kernel ridge regression of the gain over the
+            last value, tuned by closed-form leave-one-out) or one of the paper's
+            ``"nu_svr_rbf"``, ``"nu_svr_linear"``, ``"random_forest"``, ``"ols"``.
         seed:
             Seed of the searched regressors (the default regressor is deterministic).
 
@@ -157,7 +161,7 @@ class SRMPruner(BasePruner):
         self._regressor = regressor
         self._seed = 0 if seed is None else seed
         self._cache: dict[tuple[str, int], _CacheEntry] = {}
-        self._finished_cache: dict[str, tuple[int, list[FrozenTrial], float]] = {}
+        self._finished_cache: dict[str, tuple[int, list[FrozenTrial], float, int]] = {}
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         if len(study.directions) > 1:
@@ -187,7 +191,7 @@ class SRMPruner(BasePruner):
         if not prefix.size:
             return False
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        finished, best = self._finished(study.study_name, trials, sign)
+        finished, best, horizon = self._finished(study.study_name, trials, sign)
         if len(finished) < self._n_startup_trials:
             return False
         # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
@@ -214,26 +218,31 @@ class SRMPruner(BasePruner):
                 "srm_step": step,
             },
         )
-        return model.trusted and p_improve < self._threshold(model.n)
+        # Stopping late saves little: the later the step, the more evidence it takes.
+        first = min(trial.intermediate_values)
+        saved = max(horizon - step, 0) / max(horizon - first + 1, 1)
+        return model.trusted and p_improve < self._threshold(model.n) * saved
 
     def _finished(
         self, study_name: str, trials: list[FrozenTrial], sign: float
-    ) -> tuple[list[FrozenTrial], float]:
-        """The completed trials with a finite value and a curve, and the best value among them
-        (times ``sign``). Finished trials never change, so the same count means the same list.
+    ) -> tuple[list[FrozenTrial], float, int]:
+        """The completed trials with a finite value and a curve, the best value among them
+        (times ``sign``) and their last step. Finished trials never change, so the same count
+        means the same list.
         """
         cached = self._finished_cache.get(study_name)
         if cached is not None and cached[0] == len(trials):
-            return cached[1], cached[2]
-        finished, best = [], -math.inf
+            return cached[1:]
+        finished, best, horizon = [], -math.inf, 0
         for t in trials:
             values = t.values  # (t.value checks the number of objectives at every call)
             complete = t.state == TrialState.COMPLETE and t.intermediate_values
             if complete and values and math.isfinite(values[0]):
                 finished.append(t)
                 best = max(best, sign * values[0])
-        self._finished_cache[study_name] = (len(trials), finished, best)
-        return finished, best
+                horizon = max(horizon, t.last_step or 0)
+        self._finished_cache[study_name] = (len(trials), finished, best, horizon)
+        return finished, best, horizon
 
     def _threshold(self, n: int) -> float:
         """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""

@@ -110,6 +110,42 @@ def behaviour_study(request: pytest.FixtureRequest) -> optuna.Study:
     return study
 
 
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_the_later_the_step_the_more_evidence_it_takes(direction: str) -> None:
+    """The best trial's curve with a drop from ``start`` on: stopped mid-curve, not at the end."""
+    study = optuna.create_study(
+        direction=direction, pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    study.optimize(make_objective(direction), n_trials=N_TRIALS)
+    n_finished = len(study.get_trials(states=(TrialState.COMPLETE,)))
+    sign = 1.0 if direction == "maximize" else -1.0
+
+    def replay_with_drop(start: int) -> tuple[int | None, float]:
+        """The step where the pruner stopped it (None: never), and its last p_improve."""
+        study.enqueue_trial(study.trials[BEST].params)
+        trial = study.ask()
+        values = objective_curve(BEST, direction)
+        values[start:] -= sign * 0.03
+        stopped = None
+        for step, value in enumerate(values[:-1]):
+            trial.report(float(value), step)
+            if trial.should_prune():
+                stopped = step
+                break
+        p_improve = srm_attrs(study, trial)["srm_p_improve"]
+        study.tell(trial, state=TrialState.FAIL)
+        assert isinstance(p_improve, float)
+        return stopped, p_improve
+
+    stopped, _ = replay_with_drop(start=8)
+    assert stopped is not None and stopped < N_STEPS - 4
+    # At the step before the last the same drop is evidence enough for the base threshold,
+    # but pruning there would save one step of twenty: the bar is twenty times higher.
+    stopped, p_improve = replay_with_drop(start=N_STEPS - 2)
+    assert stopped is None
+    assert p_improve < 0.02 / (n_finished + 1)
+
+
 def test_prunes_bad_trials_and_never_the_best(behaviour_study: optuna.Study) -> None:
     states = {t.number: t.state for t in behaviour_study.trials}
     bad = [n for n in range(10, N_TRIALS) if n % 2]
