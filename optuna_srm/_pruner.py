@@ -23,6 +23,8 @@ from optuna_srm._suggest import DEPTH_ATTR, NUM_PARAMS_ATTR
 
 _logger = logging.getLogger(__name__)
 
+# The user attr holding the predicted final value (read by QLearningArchitectureSampler).
+PREDICTED_FINAL_ATTR = "srm_predicted_final"
 # A cached step model is reused until the finished trials have grown by this fraction.
 _REFIT_GROWTH = 0.1
 
@@ -212,7 +214,7 @@ class SRMPruner(BasePruner):
             study,
             trial,
             {
-                "srm_predicted_final": sign * mean,
+                PREDICTED_FINAL_ATTR: sign * mean,
                 "srm_predicted_std": std,
                 "srm_p_improve": p_improve,
                 "srm_step": step,

@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm._features import check_int
 from optuna_srm._optuna_private import all_trials, storage_key
+from optuna_srm._pruner import PREDICTED_FINAL_ATTR
 from optuna_srm._qlearning import (
     PAPER_SCHEDULE,
     QTable,
@@ -34,7 +35,6 @@ from optuna_srm._space import MetaQNNSpace, State, is_architecture_param
 
 _logger = logging.getLogger(__name__)
 
-PREDICTED_FINAL_ATTR = "srm_predicted_final"
 # Mixed with a trial's number to seed the replay draws that follow it: every worker draws the
 # same replays, whatever its own seed.
 _REPLAY_SALT = 0x51EA7
