@@ -461,6 +461,28 @@ def target_lines(summaries: Sequence[Summary]) -> list[str]:
     return lines
 
 
+def record_floor(curves: Curves, direction: Direction) -> int:
+    """Epochs used by a pruner that completes exactly the trials ending better than all before
+    them and stops every other trial after its first step: how little a pruner that keeps the
+    best could use without knowing the future (the trials that set a record may win)."""
+    finals = (1.0 if direction == "maximize" else -1.0) * curves.values[:, -1]
+    records = finals > np.maximum.accumulate(np.concatenate([[-np.inf], finals[:-1]]))
+    return int(records.sum()) * len(curves.steps) + int((~records).sum())
+
+
+def floor_lines(tasks: Sequence[Task]) -> list[str]:
+    """Per file, the median over orderings of :func:`record_floor`."""
+    floors: dict[str, dict[int, int]] = {}
+    for task in tasks:
+        by_ordering = floors.setdefault(task.curves.name, {})
+        by_ordering[task.ordering] = record_floor(task.curves, task.direction)
+    return [
+        f"floor {data}: {float(np.median(list(values.values()))):g} epochs (completing only "
+        "the trials that end better than all before them, stopping the others after one step)"
+        for data, values in floors.items()
+    ]
+
+
 def write_json(path: Path, results: Sequence[OrderingResult], config: dict[str, Any]) -> None:
     def clean(record: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -586,6 +608,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(markdown_table(summaries))
     print()
     print("\n".join(target_lines(summaries)))
+    print("\n".join(floor_lines(tasks)))
     print(
         f"\n{len(tasks)} replays of {args.orderings} orderings x {args.n_trials} trials in "
         f"{wall_s:.0f}s with {args.jobs} jobs (Optuna {optuna.__version__})."

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
@@ -61,6 +62,51 @@ def set_trial_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
     """``trial.set_user_attr`` for every item of ``attrs``, in one transaction."""
     set_user_attrs(trial.study, trial, attrs)
     trial._cached_frozen_trial.user_attrs.update(attrs)
+
+
+def set_trial_params(
+    trial: optuna.Trial, params: Mapping[str, tuple[Any, BaseDistribution]]
+) -> None:
+    """Store ``params`` (name: ``(value, distribution)``) as params of the running ``trial``.
+
+    On a relational database they go in one transaction instead of a commit per
+    ``trial.suggest_*``; afterwards, ``trial.suggest_*`` of these names returns the stored
+    values (checking that the distribution is the same) and writes nothing.
+    """
+    if not params:
+        return
+    storage = trial.storage
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        for name, (value, distribution) in params.items():
+            storage.set_trial_param(
+                trial._trial_id, name, distribution.to_internal_repr(value), distribution
+            )
+    else:
+        # The cached storage keeps the study's distributions, which spares a query per param.
+        cached = getattr(storage, "_studies", {}).get(trial.study._study_id)
+        known: dict[str, BaseDistribution] = getattr(cached, "param_distribution", {})
+        with _create_scoped_session(backend.scoped_session, True) as session:
+            for name, (value, distribution) in params.items():
+                backend._set_trial_param_without_commit(
+                    session,
+                    trial._trial_id,
+                    name,
+                    distribution.to_internal_repr(value),
+                    distribution,
+                    known.get(name),
+                )
+        for name, (_, distribution) in params.items():
+            known.setdefault(name, distribution)
+    for name, (value, distribution) in params.items():
+        trial._cached_frozen_trial.distributions[name] = distribution
+        trial._cached_frozen_trial.params[name] = value
+
+
+def fixed_params(trial: optuna.Trial) -> Mapping[str, Any]:
+    """The params fixed for ``trial`` by ``study.enqueue_trial``."""
+    fixed: Mapping[str, Any] = trial._fixed_params
+    return fixed
 
 
 def all_trials(

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.study import StudyDirection
@@ -228,14 +228,7 @@ class QLearningArchitectureSampler(BaseSampler):
             return self._independent_sampler.sample_independent(
                 study, trial, param_name, param_distribution
             )
-        if self._unscaled:
-            self._unscaled = False
-            warnings.warn(
-                "QLearningArchitectureSampler follows the paper's schedule of 2700 models, "
-                "uniformly random for the first 1500 trials: pass n_trials= with your budget "
-                "to scale it (or epsilon_schedule= to set your own).",
-                stacklevel=2,
-            )
+        self._warn_unscaled()
         with self._lock:
             q = self._learn(study, trial.number).q
             return choose(
@@ -245,6 +238,37 @@ class QLearningArchitectureSampler(BaseSampler):
                 self.epsilon(trial.number),
                 self._rng.rng,
             )
+
+    def plan_architecture(
+        self, study: optuna.study.Study, trial_number: int, space: MetaQNNSpace
+    ) -> dict[str, tuple[str, CategoricalDistribution]] | None:
+        """All the layer params of one architecture, chosen at once.
+
+        The choices are those that :meth:`sample_independent` would make one layer at a time
+        for the trial numbered ``trial_number``; :func:`~optuna_srm.suggest_architecture` uses
+        them to store the whole architecture in one write. ``None`` when ``space`` is not the
+        sampler's space.
+
+        Returns:
+            ``{param name: (layer, distribution)}`` in the order of the layers.
+        """
+        if repr(space) != repr(self._space):
+            return None
+        _check_single_objective(study)
+        self._warn_unscaled()
+        planned = {}
+        with self._lock:
+            q = self._learn(study, trial_number).q
+            epsilon = self.epsilon(trial_number)
+            state = space.initial_state()
+            while not state.terminal:
+                actions = space.actions(state)
+                token = actions[0]
+                if len(actions) > 1:
+                    token = choose(q, space.q_state(state), actions, epsilon, self._rng.rng)
+                    planned[space.param_name(state)] = (token, CategoricalDistribution(actions))
+                state = space.step(state, token)
+        return planned
 
     def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
         self._independent_sampler.before_trial(study, trial)
@@ -259,6 +283,16 @@ class QLearningArchitectureSampler(BaseSampler):
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _warn_unscaled(self) -> None:
+        if self._unscaled:
+            self._unscaled = False
+            warnings.warn(
+                "QLearningArchitectureSampler follows the paper's schedule of 2700 models, "
+                "uniformly random for the first 1500 trials: pass n_trials= with your budget "
+                "to scale it (or epsilon_schedule= to set your own).",
+                stacklevel=3,
+            )
 
     def _walk(self, params: Mapping[str, Any]) -> Iterator[tuple[State, State | None]]:
         """The steps ``(state, next state)`` of the architecture that ``params`` describe; the

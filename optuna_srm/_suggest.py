@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 
 from optuna_srm._layers import Layer, format_architecture
-from optuna_srm._optuna_private import set_trial_user_attrs
-from optuna_srm._space import MetaQNNSpace
+from optuna_srm._optuna_private import fixed_params, set_trial_params, set_trial_user_attrs
+from optuna_srm._space import MetaQNNSpace, is_architecture_param
 
 ARCHITECTURE_ATTR = "architecture"
 DEPTH_ATTR = "architecture_depth"
@@ -56,6 +56,15 @@ def suggest_architecture(trial: optuna.Trial, space: MetaQNNSpace | None = None)
         The layer specs, dropout layers included.
     """
     space = MetaQNNSpace() if space is None else space
+    plan = getattr(trial.study.sampler, "plan_architecture", None)
+    if plan is not None and not any(
+        is_architecture_param(name) for name in (*trial.params, *fixed_params(trial))
+    ):
+        # QLearningArchitectureSampler chooses the whole walk at once: one write, not one per
+        # layer (the loop below then reads the stored layers back).
+        planned = plan(trial.study, trial.number, space)
+        if planned:
+            set_trial_params(trial, planned)
     state = space.initial_state()
     tokens: list[str] = []
     while not state.terminal:

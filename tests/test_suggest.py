@@ -7,14 +7,16 @@ from collections.abc import Callable
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.distributions import CategoricalDistribution
-from optuna.storages import BaseStorage
+from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm import (
     Conv,
     Layer,
     MetaQNNSpace,
+    QLearningArchitectureSampler,
     format_architecture,
     parse_architecture,
     suggest_architecture,
@@ -154,6 +156,62 @@ def test_enqueue_trial_fixes_a_prefix_of_the_architecture() -> None:
     for trial in study.get_trials():
         assert returned[trial.number][0] == Conv(512, 5, 1)
         check_trial(MetaQNNSpace(), trial)
+
+
+class PerLayerQLearning(QLearningArchitectureSampler):
+    """The same sampler, asked one layer at a time as any other sampler is."""
+
+    plan_architecture = None
+
+
+def qlearning_objective(
+    space: MetaQNNSpace, record: list[tuple[int, int]], commits: list[object]
+) -> Callable[[optuna.Trial], float]:
+    """Suggests twice per trial; records (commits during the first suggestion, layer params)."""
+
+    def objective(trial: optuna.Trial) -> float:
+        before = len(commits)
+        layers = suggest_architecture(trial, space)
+        record.append((len(commits) - before, len(trial.params)))
+        assert suggest_architecture(trial, space) == layers  # read back, nothing new drawn
+        return space.features(layers)["depth"] + trial.suggest_float("x", 0.0, 1.0)
+
+    return objective
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_qlearning_sampler_stores_the_whole_architecture_at_once(storage: BaseStorage) -> None:
+    space = SPACES["default"]
+    commits: list[object] = []
+    if isinstance(storage, RDBStorage):
+        sqlalchemy.event.listen(storage.engine, "commit", commits.append)
+    record: list[tuple[int, int]] = []
+    study = optuna.create_study(
+        storage=storage, sampler=QLearningArchitectureSampler(space, n_trials=20, seed=0)
+    )
+    for _ in range(3):  # the planned walk must honour a layer fixed by enqueue_trial
+        study.enqueue_trial({DEFAULT_FIRST_PARAM: "C(512,5,1)"})
+
+    study.optimize(qlearning_objective(space, record, commits), n_trials=20)
+
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 20
+    for trial in trials:
+        check_trial(space, trial)
+    assert all(t.params[DEFAULT_FIRST_PARAM] == "C(512,5,1)" for t in trials[:3])
+    # The same seed, one layer at a time, chooses the same layers.
+    per_layer = optuna.create_study(sampler=PerLayerQLearning(space, n_trials=20, seed=0))
+    for _ in range(3):
+        per_layer.enqueue_trial({DEFAULT_FIRST_PARAM: "C(512,5,1)"})
+    per_layer.optimize(qlearning_objective(space, [], []), n_trials=20)
+    assert [t.params for t in per_layer.get_trials()] == [t.params for t in trials]
+    if isinstance(storage, RDBStorage):
+        # One commit for all layer params, whatever their number (after the enqueued trials,
+        # whose fixed first layer goes the ordinary way).
+        planned = record[3:]
+        assert len({n_params for _, n_params in planned}) > 1
+        assert len({n_commits for n_commits, _ in planned}) == 1
+        assert planned[0][0] < max(n_params for _, n_params in planned)
 
 
 def test_default_space_when_space_is_none() -> None:
