@@ -13,7 +13,9 @@ DEPTH_ATTR = "architecture_depth"
 NUM_PARAMS_ATTR = "architecture_num_params"
 
 
-def suggest_architecture(trial: optuna.Trial, space: MetaQNNSpace | None = None) -> list[Layer]:
+def suggest_architecture(
+    trial: optuna.trial.BaseTrial, space: MetaQNNSpace | None = None
+) -> list[Layer]:
     """Suggest a legal layer sequence of ``space``, one categorical param per layer.
 
     Each layer is chosen by ``trial.suggest_categorical`` among the legal layers at that point;
@@ -23,7 +25,8 @@ def suggest_architecture(trial: optuna.Trial, space: MetaQNNSpace | None = None)
     ``RandomSampler`` walks the space uniformly at random, ``TPESampler`` learns per
     position, and :class:`~optuna_srm.QLearningArchitectureSampler` follows its learned
     policy. Steps with a single legal layer (the termination after ``max_depth`` layers) are
-    not suggested. ``study.enqueue_trial(trial.params)`` reproduces the architecture.
+    not suggested. ``study.enqueue_trial(trial.params)`` reproduces the architecture in a
+    study, and ``objective(optuna.trial.FixedTrial(trial.params))`` outside one.
 
     The architecture is also recorded as the trial's user attrs ``architecture`` (its text, for
     the dashboard), ``architecture_depth`` and ``architecture_num_params``, which
@@ -49,22 +52,15 @@ def suggest_architecture(trial: optuna.Trial, space: MetaQNNSpace | None = None)
             print(study.best_trial.user_attrs["architecture"])
 
     Args:
-        trial: The running trial.
+        trial: The running trial (or a ``FixedTrial``).
         space: The search space (default: ``MetaQNNSpace()``, the paper's SVHN space).
 
     Returns:
         The layer specs, dropout layers included.
     """
     space = MetaQNNSpace() if space is None else space
-    plan = getattr(trial.study.sampler, "plan_architecture", None)
-    if plan is not None and not any(
-        is_architecture_param(name) for name in (*trial.params, *fixed_params(trial))
-    ):
-        # QLearningArchitectureSampler chooses the whole walk at once: one write, not one per
-        # layer (the loop below then reads the stored layers back).
-        planned = plan(trial.study, trial.number, space)
-        if planned:
-            set_trial_params(trial, planned)
+    if isinstance(trial, optuna.Trial):
+        _store_planned_layers(trial, space)
     state = space.initial_state()
     tokens: list[str] = []
     while not state.terminal:
@@ -77,12 +73,28 @@ def suggest_architecture(trial: optuna.Trial, space: MetaQNNSpace | None = None)
         state = space.step(state, token)
     layers = space.with_dropout(tokens)
     features = space.features(layers)
-    set_trial_user_attrs(
-        trial,
-        {
-            ARCHITECTURE_ATTR: format_architecture(layers),
-            DEPTH_ATTR: features["depth"],
-            NUM_PARAMS_ATTR: features["num_params"],
-        },
-    )
+    attrs = {
+        ARCHITECTURE_ATTR: format_architecture(layers),
+        DEPTH_ATTR: features["depth"],
+        NUM_PARAMS_ATTR: features["num_params"],
+    }
+    if isinstance(trial, optuna.Trial):
+        set_trial_user_attrs(trial, attrs)
+    else:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
     return layers
+
+
+def _store_planned_layers(trial: optuna.Trial, space: MetaQNNSpace) -> None:
+    """Store the layers of a sampler that chooses the whole walk at once
+    (QLearningArchitectureSampler) in one write, not one per layer; the suggestions then read
+    them back."""
+    plan = getattr(trial.study.sampler, "plan_architecture", None)
+    if plan is None or any(
+        is_architecture_param(name) for name in (*trial.params, *fixed_params(trial))
+    ):
+        return
+    planned = plan(trial.study, trial.number, space)
+    if planned:
+        set_trial_params(trial, planned)

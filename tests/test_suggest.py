@@ -145,6 +145,18 @@ def test_enqueue_trial_reproduces_the_architecture() -> None:
         assert returned[after.number] == returned[before.number]
 
 
+def test_fixed_trial_rebuilds_the_architecture_outside_the_study() -> None:
+    space = SPACES["default"]
+    returned: dict[int, list[Layer]] = {}
+    study = optuna.create_study(sampler=QLearningArchitectureSampler(space, n_trials=8, seed=0))
+    study.optimize(architecture_objective(space, returned), n_trials=8)
+
+    for trial in study.get_trials():
+        fixed = optuna.trial.FixedTrial(trial.params)
+        assert suggest_architecture(fixed, space) == returned[trial.number]
+        assert fixed.user_attrs == trial.user_attrs
+
+
 def test_enqueue_trial_fixes_a_prefix_of_the_architecture() -> None:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(5):
