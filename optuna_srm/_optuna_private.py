@@ -73,8 +73,6 @@ def set_trial_params(
     ``trial.suggest_*``; afterwards, ``trial.suggest_*`` of these names returns the stored
     values (checking that the distribution is the same) and writes nothing.
     """
-    if not params:
-        return
     storage = trial.storage
     backend = getattr(storage, "_backend", storage)
     if not isinstance(backend, RDBStorage):

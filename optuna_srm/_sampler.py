@@ -231,13 +231,7 @@ class QLearningArchitectureSampler(BaseSampler):
         self._warn_unscaled()
         with self._lock:
             q = self._learn(study, trial.number).q
-            return choose(
-                q,
-                self._space.q_state(state),
-                self._space.actions(state),
-                self.epsilon(trial.number),
-                self._rng.rng,
-            )
+            return self._choose(q, state, self.epsilon(trial.number))
 
     def plan_architecture(
         self, study: optuna.study.Study, trial_number: int, space: MetaQNNSpace
@@ -252,10 +246,11 @@ class QLearningArchitectureSampler(BaseSampler):
         Returns:
             ``{param name: (layer, distribution)}`` in the order of the layers.
         """
-        if repr(space) != repr(self._space):
+        if space is not self._space and repr(space) != repr(self._space):
             return None
         _check_single_objective(study)
         self._warn_unscaled()
+        space = self._space
         planned = {}
         with self._lock:
             q = self._learn(study, trial_number).q
@@ -265,7 +260,7 @@ class QLearningArchitectureSampler(BaseSampler):
                 actions = space.actions(state)
                 token = actions[0]
                 if len(actions) > 1:
-                    token = choose(q, space.q_state(state), actions, epsilon, self._rng.rng)
+                    token = self._choose(q, state, epsilon)
                     planned[space.param_name(state)] = (token, CategoricalDistribution(actions))
                 state = space.step(state, token)
         return planned
@@ -283,6 +278,12 @@ class QLearningArchitectureSampler(BaseSampler):
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _choose(self, q: QTable, state: State, epsilon: float) -> str:
+        """The epsilon-greedy layer after ``state``."""
+        return choose(
+            q, self._space.q_state(state), self._space.actions(state), epsilon, self._rng.rng
+        )
 
     def _warn_unscaled(self) -> None:
         if self._unscaled:
