@@ -84,19 +84,6 @@ def _kernel(dist: np.ndarray, linear: np.ndarray, gamma: float, d: int) -> np.nd
     return np.asarray(rbf + linear, dtype=float)
 
 
-class Averaged:
-    """The mean of several regressors, and of their out-of-sample predictions."""
-
-    def __init__(self, regressors: tuple[Regressor, ...]) -> None:
-        self.regressors = regressors
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.asarray(np.mean([r.fit(x, y) for r in self.regressors], axis=0))
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.mean([r.predict(x) for r in self.regressors], axis=0))
-
-
 class SearchedRegressor:
     """A scikit-learn regressor tuned by random search with k-fold cross-validation.
 
@@ -136,11 +123,7 @@ class SearchedRegressor:
 
 def make_regressor(name: str, n_iter: int, cv: int, seed: int) -> Regressor:
     """Build the regressor called ``name`` (one of ``REGRESSORS``)."""
-    if name == "auto":
-        # Fixed folds: the default model stays deterministic.
-        ols = SearchedRegressor(LinearRegression(), {}, n_iter, cv, seed=0)
-        return Averaged((KernelRidgeLOO(), ols))
-    if name == "kernel_ridge":
+    if name in ("auto", "kernel_ridge"):
         return KernelRidgeLOO()
     if name == "nu_svr_rbf":
         space = {

@@ -102,7 +102,8 @@ def fit_step_model(
         make = functools.partial(KernelRidgeLOO, gammas=_PRUNER_GAMMAS)
     else:
         make = functools.partial(make_regressor, regressor, 10, 3, seed)
-    model = LengthModel(make, level=False)
+    # Unclipped: the error scale must see how far a running trial lies from the finished ones.
+    model = LengthModel(make, level=False, clip=False)
     model.fit(prefixes, params, finals)
     features = model.standardised_features(prefixes, params)[observed]
     residuals = model.residuals_[observed]

@@ -25,6 +25,9 @@ Params = Sequence[Mapping[str, ParamValue]]
 
 # A length model needs this many training curves; below it the prediction is the last value.
 MIN_TRAIN_CURVES = 3
+# Prediction features are clipped to the training range widened by this fraction of it on
+# each side: a curve just beyond the best training curves extrapolates a little, none wildly.
+_CLIP_MARGIN = 0.1
 
 
 class LengthModel:
@@ -35,11 +38,18 @@ class LengthModel:
     gain ``final - last observed value``. Both targets are standardised too, so the model is
     blind to the scale of the objective. The out-of-sample errors of the average give the
     spread of its errors.
+
+    With ``clip``, the features of a prediction are clipped, one by one, to the range of the
+    training features (widened by ``_CLIP_MARGIN``): far outside it a regression extrapolates
+    wildly (a curve that collapsed and recovered, a learning rate beyond the searched range).
     """
 
-    def __init__(self, make_regressor: Callable[[], Regressor], *, level: bool = True) -> None:
+    def __init__(
+        self, make_regressor: Callable[[], Regressor], *, level: bool = True, clip: bool = True
+    ) -> None:
         self.make_regressor = make_regressor
         self.level = level
+        self.clip = clip
 
     def fit(self, prefixes: Sequence[np.ndarray], params: np.ndarray, finals: np.ndarray) -> None:
         # Small matrices: one BLAS thread is fastest, and several spin badly on a busy machine.
@@ -51,8 +61,14 @@ class LengthModel:
         self.center_ = np.nanmean(x, axis=0)
         self.center_[~np.isfinite(self.center_)] = 0.0
         self.scale_ = np.nanstd(x, axis=0)
-        self.scale_[~(self.scale_ > 0)] = 1.0
+        # A constant column has a std of rounding noise (1e-17 for 0.1s): dividing by it would
+        # turn any other value into a feature of 1e15.
+        constant = ~(self.scale_ > 1e-9 * np.maximum(np.abs(self.center_), 1.0))
+        self.scale_[constant] = 1.0
         x = self._standardise(x)
+        low, high = x.min(axis=0), x.max(axis=0)
+        self.low_ = low - _CLIP_MARGIN * (high - low)
+        self.high_ = high + _CLIP_MARGIN * (high - low)
         last = np.array([p[-1] for p in prefixes])
         self.targets_ = []
         offsets = (np.zeros_like(last), last) if self.level else (last,)
@@ -76,6 +92,8 @@ class LengthModel:
 
     def predict_standardised(self, x: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Predict from standardised features ``x`` and the prefixes' ``last`` values."""
+        if self.clip:
+            x = np.clip(x, self.low_, self.high_)
         mean = np.zeros(len(x))
         for regressor, center, scale, is_gain in self.targets_:
             mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)
@@ -110,7 +128,10 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
     objectives of any scale (accuracies, losses, perplexities in the hundreds) work without
     tuning. The reported standard deviation is that of the model's out-of-sample errors
     (leave-one-out for the default kernel ridge regressor, k-fold for the others), inflated for
-    the size of the training set.
+    the size of the training set. The features of a prediction are clipped to the range the
+    training curves spanned (widened by a tenth), so a curve unlike any of them (a collapse and
+    a recovery, a hyperparameter outside the trained range) is predicted from the nearest edge
+    of that range rather than by a wild extrapolation.
 
     Non-finite values in curves and prefixes count as missing: each takes the last finite value
     before it. A training curve without a finite value, or with a non-finite target, is skipped.
@@ -130,9 +151,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
 
     Args:
         regressor:
-            ``"auto"`` (the default: the mean of ``"kernel_ridge"`` and ``"ols"``, the most
-            accurate in ``benchmarks/prediction.py``), ``"kernel_ridge"`` (an RBF plus linear
-            kernel, tuned by closed-form leave-one-out), or one of the paper's
+            ``"auto"`` (the default, currently ``"kernel_ridge"``: the most accurate and the
+            most robust in ``benchmarks/prediction.py``), ``"kernel_ridge"`` (an RBF plus
+            linear or a linear kernel, tuned by closed-form leave-one-out), or one of the paper's
             ``"nu_svr_rbf"``, ``"nu_svr_linear"``, ``"random_forest"``, ``"ols"`` (tuned by
             random search with ``cv``-fold cross-validation and ``n_iter`` candidates).
         max_lengths:

@@ -70,3 +70,29 @@ def test_sampler_latency() -> None:
     )
     assert "| 20 | qlearning |" in out
     assert "| 20 | random |" in out
+
+
+def test_prediction_prints_medians_and_the_draws_against_the_tuned_nu_svr(tmp_path: Path) -> None:
+    out = _run(
+        "prediction.py",
+        str(BENCHMARKS / "data" / "mlp_digits.csv"),
+        "--exclude=hidden_layer_sizes",
+        "--models=srm,last_value,nusvr_tuned",
+        "--n-train=30",
+        "--n-test=40",
+        "--draws=0,1",
+        "--fractions=0.1,0.5",
+        f"--json={tmp_path / 'r.json'}",
+    )
+    medians, draws = out.strip().split("\n\n")
+    assert medians.startswith("| data | model | R2@10% | R2@50% |")
+    assert "| mlp_digits | srm |" in medians
+    assert draws.startswith("| data | model | mean R2@10% | mean R2@50% | worst R2@10% |")
+    rows = {line.split(" | ")[1]: line.split(" | ")[2:] for line in draws.splitlines()[2:]}
+    assert set(rows) == {"srm", "last_value", "nusvr_tuned"}
+    for model in ("srm", "last_value"):
+        above = [cell.strip(" |") for cell in rows[model][-2:]]
+        assert all(cell in {"0/2", "1/2", "2/2"} for cell in above), rows[model]
+    assert [cell.strip(" |") for cell in rows["nusvr_tuned"][-2:]] == ["", ""]
+    raw = json.loads((tmp_path / "r.json").read_text())
+    assert len(raw["results"]) == 3

@@ -538,3 +538,36 @@ def test_values_near_the_float_limit(caplog: pytest.LogCaptureFixture) -> None:
 
     assert study.get_trials()[trial.number].state == TrialState.COMPLETE
     _decided_or_warned(study, trial, caplog)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_a_param_constant_in_the_finished_trials_then_changed(direction: str) -> None:
+    # Every finished trial used wd=0.1: the std of that column is rounding noise, not 0, and
+    # dividing by it once turned wd=0.3 into a feature of 1e15 and a prediction of 1e13.
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    objective = make_objective(direction)
+
+    def with_wd(trial: optuna.Trial) -> float:
+        trial.suggest_float("wd", 0.01, 1.0)
+        return objective(trial)
+
+    for number in range(12):
+        study.enqueue_trial({"wd": 0.1, "lr": 10 ** -(1 + number % 3)})
+    study.optimize(with_wd, n_trials=12)
+    finals = [t.value for t in study.trials if t.value is not None]
+
+    study.enqueue_trial({"wd": 0.3, "lr": 0.01})
+    trial = study.ask()
+    assert trial.suggest_float("wd", 0.01, 1.0) == 0.3
+    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+    trial.suggest_categorical("optimizer", ["adam", "sgd"])
+    predicted = []
+    for step, value in enumerate(objective_curve(BEST, direction)):
+        trial.report(float(value), step)
+        trial.should_prune()
+        predicted.append(srm_attrs(study, trial).get("srm_predicted_final"))
+
+    checked = [p for p in predicted if isinstance(p, float)]
+    assert checked
+    low, high = min(finals), max(finals)
+    assert all(2 * low - high <= p <= 2 * high - low for p in checked), checked

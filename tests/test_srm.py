@@ -311,6 +311,34 @@ def test_std_gives_a_calibrated_90_percent_interval() -> None:
     assert all(0.75 <= c <= 0.99 for c in coverage.values()), coverage
 
 
+@pytest.mark.parametrize("regressor", ["auto", "nu_svr_rbf", "ols"])
+def test_a_prediction_beyond_the_training_range_is_the_one_at_its_edge(
+    regressor: str, train: np.ndarray
+) -> None:
+    # A hyperparameter far beyond the trained range, or a curve unlike every training curve,
+    # predicts as at the edge of the range (widened by a tenth): no extrapolation, however far.
+    params = [{"lr": lr} for lr in np.linspace(0.01, 0.1, len(train))]
+    model = SequentialRegressionModel(regressor, n_iter=2, cv=2, random_state=0)
+    model.fit(train, params)
+    prefix = train[:1, :8]
+
+    edge, _ = model.predict(prefix, [{"lr": 0.2}])
+    for lr in (10.0, 1e6):
+        np.testing.assert_allclose(model.predict(prefix, [{"lr": lr}])[0], edge)
+    inside, _ = model.predict(prefix, [{"lr": 0.05}])
+    assert not np.allclose(inside, edge)
+
+    # Raising a prefix's early values beyond every training curve's changes its features only
+    # up to the edge: the predicted gain over its (unchanged) last value stops moving.
+    gains = []
+    for lift in (5.0, 50.0):
+        lifted = prefix.copy()
+        lifted[0, 0] += lift
+        mean, _ = model.predict(lifted, [{"lr": 0.05}])
+        gains.append(mean - lifted[0, -1])
+    np.testing.assert_allclose(gains[0], gains[1])
+
+
 def _read_metaqnn(path: Path) -> tuple[np.ndarray, list[dict[str, float]]]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
