@@ -56,11 +56,13 @@ class SRMPruner(BasePruner):
     saving long before many trials have finished, from the trials stopped later than that step,
     with their final values estimated by the model of the step where they stopped. The
     probability comes from Student's t with ``n - 1`` degrees of freedom around the prediction,
-    scaled by the leave-one-out errors of nearby finished trials. Before it prunes at a step,
-    the model must pass a self-check: replayed on the ``n_top_check`` best finished trials,
-    each against the next-best final value below its own, the rule must not stop any of them.
-    That keeps the pruner from stopping trials at steps where the curves still cross, such as
-    before the drop of a learning-rate schedule.
+    scaled by the leave-one-out errors of nearby finished trials. A running trial's features
+    beyond the range of the finished trials' (a learning rate larger than any tried so far)
+    are clipped to it (widened by a tenth), so no trial is stopped on a wild extrapolation.
+    Before it prunes at a step, the model must pass a self-check: replayed on the
+    ``n_top_check`` best finished trials, each against the next-best final value below its
+    own, the rule must not stop any of them. That keeps the pruner from stopping trials at
+    steps where the curves still cross, such as before the drop of a learning-rate schedule.
 
     At each check the pruner records the user attrs ``srm_predicted_final``,
     ``srm_predicted_std``, ``srm_p_improve`` and ``srm_step`` of the trial. Nothing is pruned

@@ -16,9 +16,9 @@ from optuna_srm._regression import GAMMAS, KernelRidgeLOO, Regressor, make_regre
 from optuna_srm._srm import LengthModel
 
 # The pruner's default model: the gain regression alone, with an RBF part always in the kernel.
-# The averaged model with a linear-only option predicts better (benchmarks/prediction.py) but,
-# fitted on a handful of finished trials, gives error scales too small to prune safely with
-# (benchmarks/pruning.py).
+# The estimator's default also regresses the final value itself and allows a linear-only
+# kernel; such models, fitted on a handful of finished trials, gave error scales too small to
+# prune safely with (benchmarks/pruning.py).
 _PRUNER_GAMMAS = tuple(g for g in GAMMAS if g > 0)
 
 # Weight, in training points, of the global mean square in the local error scale.
@@ -102,8 +102,7 @@ def fit_step_model(
         make = functools.partial(KernelRidgeLOO, gammas=_PRUNER_GAMMAS)
     else:
         make = functools.partial(make_regressor, regressor, 10, 3, seed)
-    # Unclipped: the error scale must see how far a running trial lies from the finished ones.
-    model = LengthModel(make, level=False, clip=False)
+    model = LengthModel(make, level=False)
     model.fit(prefixes, params, finals)
     features = model.standardised_features(prefixes, params)[observed]
     residuals = model.residuals_[observed]

@@ -39,17 +39,14 @@ class LengthModel:
     blind to the scale of the objective. The out-of-sample errors of the average give the
     spread of its errors.
 
-    With ``clip``, the features of a prediction are clipped, one by one, to the range of the
-    training features (widened by ``_CLIP_MARGIN``): far outside it a regression extrapolates
-    wildly (a curve that collapsed and recovered, a learning rate beyond the searched range).
+    The features of a prediction are clipped, one by one, to the range of the training
+    features (widened by ``_CLIP_MARGIN``): far outside it a regression extrapolates wildly (a
+    curve that collapsed and recovered, a learning rate beyond those of the finished trials).
     """
 
-    def __init__(
-        self, make_regressor: Callable[[], Regressor], *, level: bool = True, clip: bool = True
-    ) -> None:
+    def __init__(self, make_regressor: Callable[[], Regressor], *, level: bool = True) -> None:
         self.make_regressor = make_regressor
         self.level = level
-        self.clip = clip
 
     def fit(self, prefixes: Sequence[np.ndarray], params: np.ndarray, finals: np.ndarray) -> None:
         # Small matrices: one BLAS thread is fastest, and several spin badly on a busy machine.
@@ -92,8 +89,7 @@ class LengthModel:
 
     def predict_standardised(self, x: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Predict from standardised features ``x`` and the prefixes' ``last`` values."""
-        if self.clip:
-            x = np.clip(x, self.low_, self.high_)
+        x = np.clip(x, self.low_, self.high_)
         mean = np.zeros(len(x))
         for regressor, center, scale, is_gain in self.targets_:
             mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)

@@ -571,3 +571,30 @@ def test_a_param_constant_in_the_finished_trials_then_changed(direction: str) ->
     assert checked
     low, high = min(finals), max(finals)
     assert all(2 * low - high <= p <= 2 * high - low for p in checked), checked
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_a_param_far_outside_the_finished_trials_is_not_extrapolated(direction: str) -> None:
+    # The finished trials tried lr in [1e-3, 1e-2]; a trial at lr=1e3 with the best curve is
+    # predicted from the edge of that range, not by extrapolating the regression 5 decades.
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    objective = make_objective(direction)
+    for number in range(20):
+        study.enqueue_trial({"lr": 10 ** (-3 + number / 19)})
+    study.optimize(objective, n_trials=20)
+    finals = [t.value for t in study.trials if t.value is not None]
+
+    study.enqueue_trial({"lr": 1e3})
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-4, 1e4, log=True)
+    trial.suggest_categorical("optimizer", ["adam", "sgd"])
+    predicted = []
+    for step, value in enumerate(objective_curve(BEST, direction)):
+        trial.report(float(value), step)
+        assert not trial.should_prune(), step
+        predicted.append(srm_attrs(study, trial).get("srm_predicted_final"))
+
+    checked = [p for p in predicted if isinstance(p, float)]
+    assert checked
+    low, high = min(finals), max(finals)
+    assert all(2 * low - high <= p <= 2 * high - low for p in checked), checked
