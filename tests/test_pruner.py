@@ -540,37 +540,28 @@ def test_values_near_the_float_limit(caplog: pytest.LogCaptureFixture) -> None:
     _decided_or_warned(study, trial, caplog)
 
 
-@pytest.mark.parametrize("direction", DIRECTIONS)
-def test_a_param_constant_in_the_finished_trials_then_changed(direction: str) -> None:
-    # Every finished trial used wd=0.1: the std of that column is rounding noise, not 0, and
-    # dividing by it once turned wd=0.3 into a feature of 1e15 and a prediction of 1e13.
-    study = optuna.create_study(direction=direction, pruner=SRMPruner())
-    objective = make_objective(direction)
-
-    def with_wd(trial: optuna.Trial) -> float:
-        trial.suggest_float("wd", 0.01, 1.0)
-        return objective(trial)
-
-    for number in range(12):
-        study.enqueue_trial({"wd": 0.1, "lr": 10 ** -(1 + number % 3)})
-    study.optimize(with_wd, n_trials=12)
-    finals = [t.value for t in study.trials if t.value is not None]
-
-    study.enqueue_trial({"wd": 0.3, "lr": 0.01})
+def _run_the_best_curve(
+    study: optuna.Study, direction: str, suggest: Callable[[optuna.Trial], object]
+) -> tuple[list[float], list[int]]:
+    """Run one more trial with the best trial's curve: its predicted finals, its pruned steps."""
     trial = study.ask()
-    assert trial.suggest_float("wd", 0.01, 1.0) == 0.3
-    trial.suggest_float("lr", 1e-4, 1e-1, log=True)
-    trial.suggest_categorical("optimizer", ["adam", "sgd"])
-    predicted = []
+    suggest(trial)
+    predicted, pruned = [], []
     for step, value in enumerate(objective_curve(BEST, direction)):
         trial.report(float(value), step)
-        trial.should_prune()
-        predicted.append(srm_attrs(study, trial).get("srm_predicted_final"))
+        if trial.should_prune():
+            pruned.append(step)
+        prediction = srm_attrs(study, trial).get("srm_predicted_final")
+        if isinstance(prediction, float):
+            predicted.append(prediction)
+    return predicted, pruned
 
-    checked = [p for p in predicted if isinstance(p, float)]
-    assert checked
+
+def _assert_near_the_finals(predicted: list[float], study: optuna.Study) -> None:
+    finals = [t.value for t in study.trials if t.value is not None]
     low, high = min(finals), max(finals)
-    assert all(2 * low - high <= p <= 2 * high - low for p in checked), checked
+    assert predicted
+    assert all(2 * low - high <= p <= 2 * high - low for p in predicted), predicted
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -578,23 +569,16 @@ def test_a_param_far_outside_the_finished_trials_is_not_extrapolated(direction: 
     # The finished trials tried lr in [1e-3, 1e-2]; a trial at lr=1e3 with the best curve is
     # predicted from the edge of that range, not by extrapolating the regression 5 decades.
     study = optuna.create_study(direction=direction, pruner=SRMPruner())
-    objective = make_objective(direction)
     for number in range(20):
         study.enqueue_trial({"lr": 10 ** (-3 + number / 19)})
-    study.optimize(objective, n_trials=20)
-    finals = [t.value for t in study.trials if t.value is not None]
-
+    study.optimize(make_objective(direction), n_trials=20)
     study.enqueue_trial({"lr": 1e3})
-    trial = study.ask()
-    trial.suggest_float("lr", 1e-4, 1e4, log=True)
-    trial.suggest_categorical("optimizer", ["adam", "sgd"])
-    predicted = []
-    for step, value in enumerate(objective_curve(BEST, direction)):
-        trial.report(float(value), step)
-        assert not trial.should_prune(), step
-        predicted.append(srm_attrs(study, trial).get("srm_predicted_final"))
 
-    checked = [p for p in predicted if isinstance(p, float)]
-    assert checked
-    low, high = min(finals), max(finals)
-    assert all(2 * low - high <= p <= 2 * high - low for p in checked), checked
+    def suggest(trial: optuna.Trial) -> None:
+        trial.suggest_float("lr", 1e-4, 1e4, log=True)
+        trial.suggest_categorical("optimizer", ["adam", "sgd"])
+
+    predicted, pruned = _run_the_best_curve(study, direction, suggest)
+
+    _assert_near_the_finals(predicted, study)
+    assert not pruned

@@ -339,6 +339,25 @@ def test_a_prediction_beyond_the_training_range_is_the_one_at_its_edge(
     np.testing.assert_allclose(gains[0], gains[1])
 
 
+def test_a_hyperparameter_with_one_value_is_a_constant_feature(
+    train: np.ndarray, held_out: np.ndarray
+) -> None:
+    # The std of a column of 0.1s is rounding noise (1e-17), not 0 as for 0.5s: standardised by
+    # it, the column became a feature of noise in the fit, and any other value one of 1e15.
+    # Constant at 0.1 or at 0.5, the column must tell the model the same: nothing.
+    lrs = np.linspace(0.01, 0.1, len(train))
+    models = {
+        wd: SequentialRegressionModel().fit(train, [{"wd": wd, "lr": lr} for lr in lrs])
+        for wd in (0.1, 0.5)
+    }
+
+    for k in (3, 10, 30):
+        prefixes = held_out[:20, :k]
+        at_01, _ = models[0.1].predict(prefixes, [{"wd": 0.1, "lr": 0.05}] * 20)
+        at_05, _ = models[0.5].predict(prefixes, [{"wd": 0.5, "lr": 0.05}] * 20)
+        np.testing.assert_allclose(at_01, at_05)
+
+
 def _read_metaqnn(path: Path) -> tuple[np.ndarray, list[dict[str, float]]]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
