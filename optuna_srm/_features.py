@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -68,12 +69,14 @@ class ParamEncoder:
 
     Booleans become 0/1, numbers stay numbers (log10 when every value is positive and they
     span more than a factor of 100, or when the name is in ``log_names``), anything else is
-    one-hot encoded over the categories seen in ``fit``. Missing entries become NaN and are
+    one-hot encoded over the categories seen at least ``min_count`` times in ``fit`` (a rarer
+    or unseen category sets none of the columns). Missing entries become NaN and are
     later replaced by the training mean.
     """
 
-    def __init__(self, log_names: frozenset[str] = frozenset()) -> None:
+    def __init__(self, log_names: frozenset[str] = frozenset(), *, min_count: int = 1) -> None:
         self.log_names = log_names
+        self.min_count = min_count
 
     def fit(self, params: Sequence[Mapping[str, ParamValue]]) -> ParamEncoder:
         names = sorted({name for p in params for name in p})
@@ -89,7 +92,9 @@ class ParamEncoder:
                 wide = arr.size > 0 and arr.min() > 0 and arr.max() > 100 * arr.min()
                 self.numeric_[name] = bool(name in self.log_names or wide)
             else:
-                self.categories_[name] = sorted({str(v) for v in values})
+                counts = Counter(str(v) for v in values)
+                kept = (c for c, n in counts.items() if n >= self.min_count)
+                self.categories_[name] = sorted(kept)
         return self
 
     @property

@@ -152,6 +152,16 @@ def test_param_encoder_encodes_an_unseen_category_as_zeros() -> None:
     np.testing.assert_array_equal(encoder.transform([{"optimizer": "rmsprop"}]), [[0.0, 0.0]])
 
 
+def test_param_encoder_encodes_a_category_rarer_than_min_count_as_unseen() -> None:
+    params = [{"optimizer": "sgd"}, {"optimizer": "adam"}, {"optimizer": "sgd"}]
+    encoder = ParamEncoder(min_count=2).fit(params)
+
+    encoded = encoder.transform([*params, {"optimizer": "rmsprop"}])
+
+    assert encoder.n_features == 1
+    np.testing.assert_array_equal(encoded, [[1.0], [0.0], [1.0], [0.0]])
+
+
 def test_param_encoder_encodes_missing_entries_as_nan() -> None:
     params = [{"bn": True, "lr": 1e-3, "units": 64, "optimizer": "sgd"}]
     params.append({"bn": False, "lr": 1e-1, "units": 128, "optimizer": "adam"})

@@ -17,6 +17,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import estimator_checks
 
 from optuna_srm import SequentialRegressionModel
+from optuna_srm._regression import KernelRidgeLOO
 
 DOCUMENTED_REGRESSORS = ("auto", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols")
 Z_90 = 1.645  # half-width of a two-sided 90% Gaussian interval, in standard deviations
@@ -203,6 +204,23 @@ def test_params_improve_predictions_when_the_final_depends_on_them(kind: str) ->
     assert r2_with > r2_without + 0.2
 
 
+def test_a_category_of_a_single_training_curve_counts_as_unseen() -> None:
+    # Like an architecture written as text: almost every curve has its own value.
+    curves, params = _curves_whose_final_depends_on("numeric", 60, seed=6)
+    test_curves, test_params = _curves_whose_final_depends_on("numeric", 100, seed=7)
+    labelled = [dict(p, layers=f"{i}-{i % 7}") for i, p in enumerate(params)]
+    test_labelled = [dict(p, layers=f"{i + 60}-{i % 7}") for i, p in enumerate(test_params)]
+
+    model = SequentialRegressionModel(max_lengths=20).fit(curves, labelled)
+    without = SequentialRegressionModel(max_lengths=20).fit(curves, params)
+    mean, _ = model.predict(test_curves[:, :5], test_labelled)
+
+    # A column per training curve would cost accuracy (R^2 0.82 here).
+    assert r2_score(test_curves[:, -1], mean) > 0.9
+    assert model.encoder_.categories_ == {"layers": []}
+    np.testing.assert_allclose(mean, without.predict(test_curves[:, :5], test_params)[0])
+
+
 def test_params_of_every_kind_together() -> None:
     curves = saturating_curves(30, 10, seed=8)
     rng = np.random.default_rng(8)
@@ -287,6 +305,28 @@ def test_every_regressor_fits_and_predicts_finite_values(
     # At a trained length the regressor has learnt something: better than the average final.
     first, _ = model.predict(held_out[:, :1])
     assert r2_score(held_out[:, 11], first) > 0.5
+
+
+def test_kernel_ridge_averages_its_kernels_or_keeps_the_one_with_the_least_loo_error() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    y = np.sin(2.0 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0.0, 0.1, 60)
+    x_new = rng.normal(size=(10, 4))
+    gammas = (0.0, 0.3, 3.0)
+    singles = [KernelRidgeLOO((gamma,)) for gamma in gammas]
+    loos = [model.fit(x, y) for model in singles]
+    predictions = [model.predict(x_new) for model in singles]
+    assert np.ptp(predictions, axis=0).max() > 0.1  # the kernels disagree
+
+    averaged = KernelRidgeLOO(gammas)
+    np.testing.assert_allclose(averaged.fit(x, y), np.mean(loos, axis=0))
+    np.testing.assert_allclose(averaged.predict(x_new), np.mean(predictions, axis=0))
+
+    best = int(np.argmin([np.mean((y - loo) ** 2) for loo in loos]))
+    assert best != 0  # not simply the first kernel
+    chosen = KernelRidgeLOO(gammas, average=False)
+    np.testing.assert_allclose(chosen.fit(x, y), loos[best])
+    np.testing.assert_allclose(chosen.predict(x_new), predictions[best])
 
 
 def test_smooth_curves_are_predicted_well_from_a_quarter_of_the_curve() -> None:
