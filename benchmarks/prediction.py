@@ -24,7 +24,6 @@ Models (``--models``, comma-separated, or ``all``; default: all but ``srm_nu_svr
 ``srm_random_forest``, which take about 80 s and 5-7 min per fit on 2 cores):
 
 - ``srm``: ``optuna_srm.SequentialRegressionModel(random_state=seed)``, otherwise defaults;
-- ``srm_kernel_ridge``: the regressor that ``"auto"`` picks today (not run by default);
 - ``srm_nu_svr_rbf``, ``srm_nu_svr_linear``, ``srm_random_forest``, ``srm_ols``: the paper's
   regressors through the same class, ``SequentialRegressionModel(regressor=NAME)``;
 - ``last_value``, ``nusvr_gain``, ``nusvr_tuned``, ``lce``: the baselines of
@@ -92,7 +91,6 @@ class Model(Protocol):
 
 SRM_MODELS = {
     "srm": None,
-    "srm_kernel_ridge": "kernel_ridge",
     "srm_nu_svr_rbf": "nu_svr_rbf",
     "srm_nu_svr_linear": "nu_svr_linear",
     "srm_random_forest": "random_forest",
@@ -107,7 +105,7 @@ BASELINES: dict[str, Callable[[int, list[int] | None], Model]] = {
 ALL_MODELS = (*SRM_MODELS, *BASELINES)
 # The two slow paper regressors (about 80 s and 5-7 min per fit on 2 cores) only on request.
 SLOW_MODELS = ("srm_nu_svr_linear", "srm_random_forest")
-DEFAULT_MODELS = tuple(m for m in ALL_MODELS if m not in (*SLOW_MODELS, "srm_kernel_ridge"))
+DEFAULT_MODELS = tuple(m for m in ALL_MODELS if m not in SLOW_MODELS)
 
 
 class ModelUnavailable(Exception):
