@@ -15,7 +15,9 @@ complete training curves, then predict the final value of every test curve from 
 and ``fit s`` (seconds to fit) and ``ms/pred`` (prediction wall time over all fractions divided
 by the number of predicted prefixes). A second table gives, per fraction, the mean and the
 worst R2 over the draws and, when ``nusvr_tuned`` ran, in how many draws a model's R2 is above
-the tuned nu-SVR's on the same split (a median hides a draw where a model fails badly).
+the tuned nu-SVR's on the same split (a median hides a draw where a model fails badly), and
+the median share of the squared error that comes from the ``N_WORST`` worst-predicted test
+curves (how much a few curves decide R2).
 The per-length baselines fit one model per prefix length; by default only for the evaluated
 lengths (``--all-lengths``: for every length, as a pruner would need, which multiplies their
 ``fit s`` by about (T - 1) / 3). ``srm*`` models are fitted as they come.
@@ -106,6 +108,7 @@ ALL_MODELS = (*SRM_MODELS, *BASELINES)
 # The two slow paper regressors (about 80 s and 5-7 min per fit on 2 cores) only on request.
 SLOW_MODELS = ("srm_nu_svr_linear", "srm_random_forest")
 DEFAULT_MODELS = tuple(m for m in ALL_MODELS if m not in SLOW_MODELS)
+N_WORST = 5
 
 
 class ModelUnavailable(Exception):
@@ -199,6 +202,7 @@ class DrawResult:
     r2: list[float]
     tau: list[float]
     cover90: list[float]
+    worst_share: list[float]  # of the squared error, from the N_WORST worst test curves
     fit_s: float
     ms_per_pred: float
 
@@ -229,9 +233,13 @@ def _kendall(y: np.ndarray, pred: np.ndarray) -> float:
     return float(kendalltau(y, pred).statistic)
 
 
-def _metrics(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> tuple[float, float, float]:
+def _metrics(
+    y: np.ndarray, mean: np.ndarray, std: np.ndarray
+) -> tuple[float, float, float, float]:
     covered = np.abs(y - mean) <= Z90 * np.asarray(std)
-    return float(r2_score(y, mean)), _kendall(y, mean), float(np.mean(covered))
+    squares = np.sort((y - mean) ** 2)
+    share = float(squares[-N_WORST:].sum() / squares.sum()) if squares.sum() > 0 else 0.0
+    return float(r2_score(y, mean)), _kendall(y, mean), float(np.mean(covered)), share
 
 
 def _subset(params: list[dict[str, float | str]], rows: np.ndarray) -> list[dict[str, Any]]:
@@ -245,17 +253,18 @@ def evaluate(model: Model, data: Dataset, split: Split, fractions: Sequence[floa
     start = time.perf_counter()
     model.fit(list(train), _subset(data.params, split.train), train[:, -1])
     fit_s = time.perf_counter() - start
-    result = DrawResult([], [], [], fit_s, 0.0)
+    result = DrawResult([], [], [], [], fit_s, 0.0)
     predict_s = 0.0
     for fraction in fractions:
         k = prefix_length(fraction, data.curves.shape[1])
         start = time.perf_counter()
         mean, std = model.predict(list(test[:, :k]), test_params)
         predict_s += time.perf_counter() - start
-        r2, tau, cover = _metrics(test[:, -1], np.asarray(mean), np.asarray(std))
+        r2, tau, cover, share = _metrics(test[:, -1], np.asarray(mean), np.asarray(std))
         result.r2.append(r2)
         result.tau.append(tau)
         result.cover90.append(cover)
+        result.worst_share.append(share)
     result.ms_per_pred = 1e3 * predict_s / (len(test) * len(fractions))
     return result
 
@@ -343,9 +352,11 @@ def markdown_table(results: list[ModelResult], fractions: Sequence[float]) -> st
 
 
 def draws_table(results: list[ModelResult], fractions: Sequence[float]) -> str:
-    """Mean and worst R2 over the draws, and the draws above ``nusvr_tuned``'s on one split."""
+    """Mean and worst R2 over the draws, the median share of the squared error from the
+    ``N_WORST`` worst test curves, and the draws above ``nusvr_tuned``'s on one split."""
     reference = {r.data: r for r in results if r.model == "nusvr_tuned" and r.draws}
     heads = [f"{what} R2@{_percent(f)}" for what in ("mean", "worst") for f in fractions]
+    heads += [f"worst-{N_WORST} share@{_percent(f)}" for f in fractions]
     heads += [f"above nusvr_tuned @{_percent(f)}" for f in fractions]
     lines = [
         "| " + " | ".join(["data", "model", *heads]) + " |",
@@ -353,7 +364,8 @@ def draws_table(results: list[ModelResult], fractions: Sequence[float]) -> str:
     ]
     for result in (r for r in results if r.draws):
         r2 = np.array([d.r2 for d in result.draws])
-        cells = [_fmt(v) for v in (*np.mean(r2, axis=0), *np.min(r2, axis=0))]
+        shares = np.median([d.worst_share for d in result.draws], axis=0)
+        cells = [_fmt(v) for v in (*np.mean(r2, axis=0), *np.min(r2, axis=0), *shares)]
         ref = reference.get(result.data)
         if ref is None or ref is result or len(ref.draws) != len(result.draws):
             cells += [""] * len(fractions)

@@ -94,5 +94,9 @@ def test_prediction_prints_medians_and_the_draws_against_the_tuned_nu_svr(tmp_pa
         above = [cell.strip(" |") for cell in rows[model][-2:]]
         assert all(cell in {"0/2", "1/2", "2/2"} for cell in above), rows[model]
     assert [cell.strip(" |") for cell in rows["nusvr_tuned"][-2:]] == ["", ""]
+    heads = draws.splitlines()[0].split(" | ")
+    share = heads.index("worst-5 share@10%")
+    for cells in rows.values():  # 5 of 40 test curves hold at least 5/40 of the squared error
+        assert all(0.125 <= float(cell) <= 1.0 for cell in cells[share - 2 : share]), cells
     raw = json.loads((tmp_path / "r.json").read_text())
     assert len(raw["results"]) == 3
