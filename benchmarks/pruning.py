@@ -27,7 +27,7 @@ hashes the study name and the trial number to pick a bracket, gives the same res
 
 Pruners are named on ``--pruners`` (comma-separated, default ``all``; ``optuna`` = every named
 pruner except the SRM ones): the names of ``PRUNERS`` below, or ``name(key=value, ...)`` for the
-names of ``PARAMETRIC_PRUNERS``, e.g. ``srm(min_p_improve=0.05)`` or
+names of ``PARAMETRIC_PRUNERS``, e.g. ``srm(relative_threshold=0.05)`` or
 ``median(n_warmup_steps=4)``; the values must be Python literals. ``optuna_srm`` is imported only
 when an SRM pruner is asked for.
 
@@ -35,7 +35,7 @@ Run from the repository root, e.g.::
 
     python benchmarks/pruning.py ../shared/data/accelerating_nas/metaqnn_svhn.csv \\
         ../shared/data/accelerating_nas/deep_resnets_cifar10.csv --json results.json --plot out.png
-    python benchmarks/pruning.py --quick --pruners "median,sha,srm(min_p_improve=0.05)" data.csv
+    python benchmarks/pruning.py --quick --pruners "median,srm(relative_threshold=0.05)" data.csv
 """
 
 from __future__ import annotations

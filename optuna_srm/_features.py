@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class ParamEncoder:
             values = [p[name] for p in params if name in p]
             if all(isinstance(v, bool | np.bool_) for v in values):
                 self.numeric_[name] = False
-            elif all(_is_number(v) for v in values):
+            elif all(is_number(v) for v in values):
                 arr = np.asarray(values, dtype=float)
                 arr = arr[np.isfinite(arr)]
                 wide = arr.size > 0 and arr.min() > 0 and arr.max() > 100 * arr.min()
@@ -107,7 +108,7 @@ class ParamEncoder:
             col = 0
             for name, log in self.numeric_.items():
                 value = p.get(name)
-                if _is_number(value) or isinstance(value, bool):
+                if is_number(value) or isinstance(value, bool):
                     number = float(value)  # type: ignore[arg-type]
                     if log:
                         number = math.log10(number) if number > 0 else math.nan
@@ -123,7 +124,13 @@ class ParamEncoder:
         return out
 
 
-def _is_number(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
+    """Whether ``value`` is an integer: Python's or numpy's, not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a real number: Python's or numpy's int or float, not a bool."""
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
         value, bool
     )
@@ -131,5 +138,15 @@ def _is_number(value: object) -> bool:
 
 def check_int(name: str, value: object, low: int) -> None:
     """Raise a ``ValueError`` naming ``name`` unless ``value`` is an integer >= ``low``."""
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
+    if not is_int(value) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")
+
+
+def check_seed(seed: object) -> int | None:
+    """Return ``seed`` as an int, or raise a ``ValueError`` naming ``seed`` unless it is
+    ``None`` or an integer in ``[0, 2**32 - 1]`` (numpy's range of seeds)."""
+    if seed is None:
+        return None
+    if is_int(seed) and 0 <= seed < 2**32:
+        return int(seed)
+    raise ValueError(f"seed must be None or an integer in [0, 2**32 - 1], but got {seed=}.")

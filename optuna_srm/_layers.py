@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from numbers import Integral
+
+
+class _LayerSpec:
+    """Every number of a layer spec is a positive integer (numpy's are stored as ``int``)."""
+
+    def __post_init__(self) -> None:
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+                raise ValueError(
+                    f"{type(self).__name__}'s {field.name} must be a positive integer, but got "
+                    f"{field.name}={value!r}."
+                )
+            object.__setattr__(self, field.name, int(value))
 
 
 @dataclass(frozen=True)
-class Conv:
+class Conv(_LayerSpec):
     """Convolution ``C(filters, kernel, stride)`` with "same" padding, followed by ReLU."""
 
     filters: int
@@ -20,7 +35,7 @@ class Conv:
 
 
 @dataclass(frozen=True)
-class Pool:
+class Pool(_LayerSpec):
     """Max pooling ``P(kernel, stride)`` without padding."""
 
     kernel: int
@@ -31,7 +46,7 @@ class Pool:
 
 
 @dataclass(frozen=True)
-class FC:
+class FC(_LayerSpec):
     """Fully connected layer ``FC(units)`` on the flattened input, followed by ReLU."""
 
     units: int
@@ -41,11 +56,19 @@ class FC:
 
 
 @dataclass(frozen=True)
-class Dropout:
+class Dropout(_LayerSpec):
     """``D(index, total)``: the ``index``-th of ``total`` dropouts, rate index / (2 total)."""
 
     index: int
     total: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.index > self.total:
+            raise ValueError(
+                f"Dropout's index must be at most its total, but got index={self.index}, "
+                f"total={self.total}."
+            )
 
     @property
     def rate(self) -> float:
@@ -56,7 +79,7 @@ class Dropout:
 
 
 @dataclass(frozen=True)
-class GAP:
+class GAP(_LayerSpec):
     """Global average pooling ``GAP(classes)``: a 1x1 convolution to ``classes`` maps, averaged."""
 
     classes: int
@@ -66,7 +89,7 @@ class GAP:
 
 
 @dataclass(frozen=True)
-class Softmax:
+class Softmax(_LayerSpec):
     """The output ``SM(classes)``: a linear layer to ``classes`` logits (none after ``GAP``)."""
 
     classes: int
@@ -97,9 +120,10 @@ def parse_layer(text: str) -> Layer:
     args = [int(a) for a in match.group(2).split(",")]
     if len(args) != n_args:
         raise ValueError(f"{match.group(1)} takes {n_args} numbers, but got {text!r}")
-    if min(args) < 1 or (cls is Dropout and args[0] > args[1]):
-        raise ValueError(f"not a valid layer: {text!r}")
-    return cls(*args)
+    try:
+        return cls(*args)
+    except ValueError:
+        raise ValueError(f"not a valid layer: {text!r}") from None
 
 
 def parse_architecture(text: str) -> list[Layer]:
@@ -135,4 +159,14 @@ def parse_architecture(text: str) -> list[Layer]:
 
 def format_architecture(layers: Sequence[Layer]) -> str:
     """Write layer specs in the notation of :func:`parse_architecture`."""
+    check_layers(layers)
     return "[" + ", ".join(str(layer) for layer in layers) + "]"
+
+
+def check_layers(layers: object) -> None:
+    """Raise a ``ValueError`` naming ``layers`` unless it is a sequence of layer specs."""
+    if isinstance(layers, str) or not isinstance(layers, Sequence):
+        raise ValueError(f"layers must be a sequence of layer specs, but got {layers!r}.")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, _LayerSpec):
+            raise ValueError(f"layers[{i}] must be a layer spec such as Conv, but got {layer!r}.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -118,3 +119,14 @@ def all_trials(
 def storage_key(study: optuna.study.Study) -> tuple[int, int]:
     """A key of the study's storage and id, equal for a study and its per-bracket views."""
     return id(study._storage), study._study_id
+
+
+def first_trial_key(
+    trials: Sequence[optuna.trial.FrozenTrial],
+) -> tuple[int, datetime.datetime | None] | None:
+    """The id and start of the first of ``trials`` (in number order), or ``None``.
+
+    Caches keyed by :func:`storage_key` compare it to tell a study from one deleted before it
+    under the same id (SQLite gives a new row the id of the deleted last one) or name.
+    """
+    return (trials[0]._trial_id, trials[0].datetime_start) if trials else None

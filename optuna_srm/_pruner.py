@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import datetime
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import optuna
@@ -14,8 +15,15 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_srm._features import ParamEncoder, ParamValue, check_int, clean_curve
-from optuna_srm._optuna_private import set_user_attrs
+from optuna_srm._features import (
+    ParamEncoder,
+    ParamValue,
+    check_int,
+    check_seed,
+    clean_curve,
+    is_number,
+)
+from optuna_srm._optuna_private import first_trial_key, set_user_attrs, storage_key
 from optuna_srm._regression import REGRESSORS
 from optuna_srm._rule import StepModel, fit_step_model
 from optuna_srm._space import is_architecture_param
@@ -34,6 +42,18 @@ class _CacheEntry:
     n_finished: int  # how many finished trials the study had when the model was fitted
     encoder: ParamEncoder
     model: StepModel | None
+
+
+@dataclass
+class _StudyCache:
+    """What the pruner derived from one study's finished (complete and pruned) trials."""
+
+    first: tuple[int, datetime.datetime | None] | None  # first_trial_key of those trials
+    n_trials: int = -1  # how many there were when ``finished`` was derived
+    finished: list[FrozenTrial] = field(default_factory=list)  # complete, with value and curve
+    best: float = -math.inf  # the best value among ``finished``, times the direction's sign
+    horizon: int = 0  # the last step among ``finished``
+    steps: dict[int, _CacheEntry] = field(default_factory=dict)  # the model of each step
 
 
 class SRMPruner(BasePruner):
@@ -143,7 +163,7 @@ class SRMPruner(BasePruner):
         regressor: str = "auto",
         seed: int | None = None,
     ) -> None:
-        if not (isinstance(relative_threshold, int | float) and 0.0 < relative_threshold < 1.0):
+        if not (is_number(relative_threshold) and 0.0 < relative_threshold < 1.0):
             raise ValueError(
                 f"relative_threshold must be in (0, 1), but got {relative_threshold=}."
             )
@@ -154,8 +174,7 @@ class SRMPruner(BasePruner):
         check_int("max_train_trials", max_train_trials, n_startup_trials)
         if regressor not in REGRESSORS:
             raise ValueError(f"regressor must be one of {REGRESSORS}, but got {regressor=}.")
-        if seed is not None and not isinstance(seed, int):
-            raise ValueError(f"seed must be None or an integer, but got {seed=}.")
+        seed = check_seed(seed)
         self._relative_threshold = float(relative_threshold)
         self._n_startup_trials = n_startup_trials
         self._n_warmup_steps = n_warmup_steps
@@ -164,8 +183,7 @@ class SRMPruner(BasePruner):
         self._max_train_trials = max_train_trials
         self._regressor = regressor
         self._seed = 0 if seed is None else seed
-        self._cache: dict[tuple[str, int], _CacheEntry] = {}
-        self._finished_cache: dict[str, tuple[int, list[FrozenTrial], float, int]] = {}
+        self._studies: dict[tuple[int, int], _StudyCache] = {}
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         if len(study.directions) > 1:
@@ -195,23 +213,24 @@ class SRMPruner(BasePruner):
         if not prefix.size:
             return False
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        finished, best, horizon = self._finished(study.study_name, trials, sign)
+        cache = self._study_cache(study, trials, sign)
+        finished = cache.finished
         if len(finished) < self._n_startup_trials:
             return False
         # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
-        entry = self._cache.get((study.study_name, step))
+        entry = cache.steps.get(step)
         if entry is None or len(finished) - entry.n_finished >= max(
             1.0, _REFIT_GROWTH * entry.n_finished
         ):
-            entry = self._step_model(study.study_name, finished, trials, step, sign)
-            self._cache[(study.study_name, step)] = entry
+            entry = self._step_model(cache, trials, step, sign)
+            cache.steps[step] = entry
         if entry.model is None:
             return False
         model = entry.model
         mean, std = model.predict(prefix, entry.encoder.transform([_params(trial)]))
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise ValueError(f"the model predicted {mean} with std {std}")
-        p_improve = model.p_improve(mean, std, best)
+        p_improve = model.p_improve(mean, std, cache.best)
         set_user_attrs(
             study,
             trial,
@@ -224,41 +243,42 @@ class SRMPruner(BasePruner):
         )
         # Stopping late saves little: the later the step, the more evidence it takes.
         first = min(trial.intermediate_values)
-        saved = max(horizon - step, 0) / max(horizon - first + 1, 1)
+        saved = max(cache.horizon - step, 0) / max(cache.horizon - first + 1, 1)
         return model.trusted and p_improve < self._threshold(model.n) * saved
 
-    def _finished(
-        self, study_name: str, trials: list[FrozenTrial], sign: float
-    ) -> tuple[list[FrozenTrial], float, int]:
-        """The completed trials with a finite value and a curve, the best value among them
-        (times ``sign``) and their last step. Finished trials never change, so the same count
-        means the same list.
+    def _study_cache(
+        self, study: optuna.study.Study, trials: list[FrozenTrial], sign: float
+    ) -> _StudyCache:
+        """The cache of ``study``, whose finished trials are ``trials``, brought up to date.
+
+        Finished trials never change, so the same count means the same list. A different first
+        trial means a new study under the same key (deleted and created again): it starts
+        afresh, as it does when a trial numbered before all finished ones finishes.
         """
-        cached = self._finished_cache.get(study_name)
-        if cached is not None and cached[0] == len(trials):
-            return cached[1:]
-        finished, best, horizon = [], -math.inf, 0
+        key = storage_key(study)
+        first = first_trial_key(trials)
+        cache = self._studies.get(key)
+        if cache is None or cache.first != first:
+            cache = self._studies[key] = _StudyCache(first)
+        if cache.n_trials == len(trials):
+            return cache
+        cache.n_trials = len(trials)
+        cache.finished = []
         for t in trials:
             values = t.values  # (t.value checks the number of objectives at every call)
             complete = t.state == TrialState.COMPLETE and t.intermediate_values
             if complete and values and math.isfinite(values[0]):
-                finished.append(t)
-                best = max(best, sign * values[0])
-                horizon = max(horizon, t.last_step or 0)
-        self._finished_cache[study_name] = (len(trials), finished, best, horizon)
-        return finished, best, horizon
+                cache.finished.append(t)
+                cache.best = max(cache.best, sign * values[0])
+                cache.horizon = max(cache.horizon, t.last_step or 0)
+        return cache
 
     def _threshold(self, n: int) -> float:
         """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
         return self._relative_threshold / (n + 1)
 
     def _step_model(
-        self,
-        study_name: str,
-        finished: list[FrozenTrial],
-        trials: list[FrozenTrial],
-        step: int,
-        sign: float,
+        self, cache: _StudyCache, trials: list[FrozenTrial], step: int, sign: float
     ) -> _CacheEntry:
         """Fit the model of ``step``.
 
@@ -266,6 +286,7 @@ class SRMPruner(BasePruner):
         ``step``, or ``step`` is at or past their last step (pruning would save nothing there).
         """
         limit = self._max_train_trials
+        finished = cache.finished
         nothing = _CacheEntry(len(finished), ParamEncoder(), None)
         if step >= max(t.last_step or 0 for t in finished[-limit:]):
             return nothing
@@ -283,7 +304,7 @@ class SRMPruner(BasePruner):
         n_observed = len(rows)
         room = self._max_train_trials - n_observed
         if room > 0:
-            rows += self._impute(study_name, stopped, step, sign)[-room:]
+            rows += self._impute(cache, stopped, step, sign)[-room:]
         log_names = frozenset(
             name
             for t, _, _ in rows
@@ -312,7 +333,7 @@ class SRMPruner(BasePruner):
         return _CacheEntry(len(finished), encoder, model)
 
     def _impute(
-        self, study_name: str, stopped: list[FrozenTrial], step: int, sign: float
+        self, cache: _StudyCache, stopped: list[FrozenTrial], step: int, sign: float
     ) -> list[tuple[FrozenTrial, np.ndarray, float]]:
         """Estimated final values of trials stopped after ``step``.
 
@@ -320,9 +341,7 @@ class SRMPruner(BasePruner):
         trial stopped; a trial without such a model is left out.
         """
         trusted = sorted(
-            s
-            for (name, s), e in self._cache.items()
-            if name == study_name and e.model is not None and e.model.trusted
+            s for s, e in cache.steps.items() if e.model is not None and e.model.trusted
         )
         by_step: dict[int, list[FrozenTrial]] = {}
         for t in stopped:
@@ -332,7 +351,7 @@ class SRMPruner(BasePruner):
                 by_step.setdefault(trusted[position], []).append(t)
         rows = []
         for source, group in by_step.items():
-            entry = self._cache[(study_name, source)]
+            entry = cache.steps[source]
             assert entry.model is not None
             prefixes = [_prefix(t, source, sign) for t in group]
             own = [_prefix(t, step, sign) for t in group]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optuna_srm._features import is_int, is_number
+
 # Baker et al. (ICLR 2017), Table 2: (epsilon, number of models) for SVHN and CIFAR-10.
 PAPER_SCHEDULE: tuple[tuple[float, int], ...] = (
     (1.0, 1500),
@@ -120,19 +122,18 @@ def choose(
 def check_schedule(schedule: object) -> tuple[tuple[float, int], ...]:
     """Return ``schedule`` as a tuple of ``(epsilon, n_models)``, or raise ``ValueError``."""
     try:
-        pairs = tuple((float(eps), n) for eps, n in schedule)  # type: ignore[attr-defined]
+        pairs = tuple((eps, n) for eps, n in schedule)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         pairs = ()
     ok = bool(pairs) and all(
-        0.0 <= eps <= 1.0 and isinstance(n, int) and not isinstance(n, bool) and n >= 0
-        for eps, n in pairs
+        is_number(eps) and 0.0 <= eps <= 1.0 and is_int(n) and n >= 0 for eps, n in pairs
     )
     if not ok or sum(n for _, n in pairs) == 0:
         raise ValueError(
             "epsilon_schedule must be a non-empty sequence of (epsilon, n_models) pairs with "
             f"0 <= epsilon <= 1 and n_models >= 0 (not all 0), but got {schedule=}."
         )
-    return pairs
+    return tuple((float(eps), int(n)) for eps, n in pairs)
 
 
 def scale_schedule(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,8 +21,8 @@ from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_srm._features import check_int
-from optuna_srm._optuna_private import all_trials, storage_key
+from optuna_srm._features import check_int, check_seed, is_number
+from optuna_srm._optuna_private import all_trials, first_trial_key, storage_key
 from optuna_srm._pruner import PREDICTED_FINAL_ATTR
 from optuna_srm._qlearning import (
     PAPER_SCHEDULE,
@@ -40,6 +42,8 @@ _logger = logging.getLogger(__name__)
 _REPLAY_SALT = 0x51EA7
 _MEMORY_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 _EPOCH = datetime.datetime.min
+# Source directories of optuna_srm and Optuna: a warning names the first caller outside them.
+_INSIDE = (os.path.dirname(__file__) + os.sep, os.path.dirname(optuna.__file__) + os.sep)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class _Memory:
     """What one study has taught: the replay memory and the Q-table built from it."""
 
     q: QTable
+    first: tuple[int, datetime.datetime | None] | None  # first_trial_key of those trials
     seen: set[int] = field(default_factory=set)  # numbers of the trials looked at
     last_key: tuple[datetime.datetime, int] = (_EPOCH, -1)
     trajectories: list[list[Transition]] = field(default_factory=list)
@@ -140,19 +145,18 @@ class QLearningArchitectureSampler(BaseSampler):
             check_int("n_trials", n_trials, 1)
         schedule = PAPER_SCHEDULE if epsilon_schedule is None else epsilon_schedule
         schedule = check_schedule(schedule)
-        if not (_is_real(learning_rate) and 0.0 < learning_rate <= 1.0):
+        if not (is_number(learning_rate) and 0.0 < learning_rate <= 1.0):
             raise ValueError(f"learning_rate must be in (0, 1], but got {learning_rate=}.")
-        if not (_is_real(discount_factor) and 0.0 <= discount_factor <= 1.0):
+        if not (is_number(discount_factor) and 0.0 <= discount_factor <= 1.0):
             raise ValueError(f"discount_factor must be in [0, 1], but got {discount_factor=}.")
         check_int("n_replays", n_replays, 1)
-        if q_init is not None and not (_is_real(q_init) and math.isfinite(q_init)):
+        if q_init is not None and not (is_number(q_init) and math.isfinite(q_init)):
             raise ValueError(f"q_init must be None or a finite number, but got {q_init=}.")
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise ValueError(
                 f"independent_sampler must be an Optuna sampler, but got {independent_sampler=}."
             )
-        if seed is not None and not isinstance(seed, int):
-            raise ValueError(f"seed must be None or an integer, but got {seed=}.")
+        seed = check_seed(seed)
         self._space = MetaQNNSpace() if space is None else space
         self._schedule = schedule if n_trials is None else scale_schedule(schedule, n_trials)
         self._learning_rate = float(learning_rate)
@@ -163,7 +167,7 @@ class QLearningArchitectureSampler(BaseSampler):
         self._rng = LazyRandomState(seed)
         self._memories: dict[tuple[int, int], _Memory] = {}
         self._lock = threading.Lock()
-        self._foreign: set[str] = set()  # layer params of another space, warned about once
+        self._warned_foreign = False  # about layer params of another space
         self._unscaled = n_trials is None and epsilon_schedule is None  # warn at the first layer
 
     def __getstate__(self) -> dict[str, Any]:
@@ -222,13 +226,12 @@ class QLearningArchitectureSampler(BaseSampler):
         _check_single_objective(study)
         state = self._state_before(trial, param_name, param_distribution)
         if state is None:
-            if is_architecture_param(param_name) and param_name not in self._foreign:
-                self._foreign.add(param_name)
-                warnings.warn(
+            if is_architecture_param(param_name) and not self._warned_foreign:
+                self._warned_foreign = True
+                _warn_outside(
                     f"The layer param {param_name!r} is not one of the sampler's space, so "
-                    "independent_sampler chooses it: pass the same MetaQNNSpace to "
-                    "QLearningArchitectureSampler and suggest_architecture.",
-                    stacklevel=2,
+                    "independent_sampler chooses it (and every other such layer): pass the "
+                    "same MetaQNNSpace to QLearningArchitectureSampler and suggest_architecture."
                 )
             return self._independent_sampler.sample_independent(
                 study, trial, param_name, param_distribution
@@ -293,11 +296,10 @@ class QLearningArchitectureSampler(BaseSampler):
     def _warn_unscaled(self) -> None:
         if self._unscaled:
             self._unscaled = False
-            warnings.warn(
+            _warn_outside(
                 "QLearningArchitectureSampler follows the paper's schedule of 2700 models, "
                 "uniformly random for the first 1500 trials: pass n_trials= with your budget "
-                "to scale it (or epsilon_schedule= to set your own).",
-                stacklevel=3,
+                "to scale it (or epsilon_schedule= to set your own)."
             )
 
     def _walk(self, params: Mapping[str, Any]) -> Iterator[tuple[State, State | None]]:
@@ -362,17 +364,24 @@ class QLearningArchitectureSampler(BaseSampler):
         if memory is not None and for_trial is not None and memory.learned_for == for_trial:
             return memory
         trials = all_trials(study, _MEMORY_STATES)
-        if memory is not None and len(memory.seen) == len(trials):
+        first = first_trial_key(trials)
+        if memory is not None and memory.first == first and len(memory.seen) == len(trials):
             memory.learned_for = for_trial
             return memory
         new = sorted(
             (t for t in trials if memory is None or t.number not in memory.seen),
             key=_finish_key,
         )
-        if memory is None or (new and _finish_key(new[0]) < memory.last_key):
-            # First call, or a trial that finished before one already learned from became
-            # visible late: learn again from the start so that every worker agrees.
-            memory = _Memory(QTable(self._learning_rate, self._discount_factor, self._q_init))
+        if (
+            memory is None
+            or memory.first != first
+            or (new and _finish_key(new[0]) < memory.last_key)
+        ):
+            # First call, a new study under the same key (deleted and created again), or a
+            # trial that finished before one already learned from became visible late: learn
+            # again from the start so that every worker agrees.
+            q = QTable(self._learning_rate, self._discount_factor, self._q_init)
+            memory = _Memory(q, first)
             new = sorted(trials, key=_finish_key)
             self._memories[key] = memory
         memory.learned_for = for_trial
@@ -401,5 +410,10 @@ def _check_single_objective(study: optuna.study.Study) -> None:
         raise ValueError("QLearningArchitectureSampler does not support multi-objective studies.")
 
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _warn_outside(message: str) -> None:
+    """``warnings.warn`` a ``UserWarning`` attributed to the first caller outside optuna_srm
+    and Optuna (the user's objective), however deep in them the warning arises."""
+    level, frame = 2, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_INSIDE):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, stacklevel=level)

@@ -12,7 +12,17 @@ from typing import Any
 import numpy as np
 
 from optuna_srm._features import check_int
-from optuna_srm._layers import FC, GAP, Conv, Dropout, Layer, Pool, Softmax, parse_layer
+from optuna_srm._layers import (
+    FC,
+    GAP,
+    Conv,
+    Dropout,
+    Layer,
+    Pool,
+    Softmax,
+    check_layers,
+    parse_layer,
+)
 
 _PARAM_PREFIX = "layer_"
 _PARAM_NAME = re.compile(rf"{_PARAM_PREFIX}\d+ \(")
@@ -285,6 +295,7 @@ class MetaQNNSpace:
 
     def tokens(self, layers: Sequence[Layer]) -> list[str]:
         """The walk of an architecture: its layers without dropout and the ``SM`` after ``GAP``."""
+        check_layers(layers)
         core = [layer for layer in layers if not isinstance(layer, Dropout)]
         if len(core) >= 2 and isinstance(core[-2], GAP) and core[-1] == Softmax(self.num_classes):
             core.pop()

@@ -65,9 +65,13 @@ class LengthModel:
 
     def _fit(self, prefixes: Sequence[np.ndarray], params: np.ndarray, finals: np.ndarray) -> None:
         x = _design(prefixes, params)
-        self.center_ = np.nanmean(x, axis=0)
+        # A column without a finite value (a parameter that no training curve has) stays 0.
+        seen = np.isfinite(x).any(axis=0)
+        self.center_ = np.zeros(x.shape[1])
+        self.center_[seen] = np.nanmean(x[:, seen], axis=0)
         self.center_[~np.isfinite(self.center_)] = 0.0
-        self.scale_ = np.nanstd(x, axis=0)
+        self.scale_ = np.zeros(x.shape[1])
+        self.scale_[seen] = np.nanstd(x[:, seen], axis=0)
         # A constant column has a std of rounding noise (1e-17 for 0.1s): dividing by it would
         # turn any other value into a feature of 1e15.
         constant = ~(self.scale_ > 1e-9 * np.maximum(np.abs(self.center_), 1.0))
@@ -329,7 +333,10 @@ def _check_curves(curves: Any, name: str) -> list[np.ndarray]:
 def _check_finals(final_values: Any, cleaned: list[np.ndarray]) -> np.ndarray:
     if final_values is None:
         return np.array([c[-1] if c.size else np.nan for c in cleaned])
-    finals = np.asarray(final_values, dtype=float).ravel()
+    try:
+        finals = np.asarray(final_values, dtype=float).ravel()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"final_values must hold numbers: {error}") from None
     if finals.size != len(cleaned):
         raise ValueError(
             f"final_values must hold one value per curve ({len(cleaned)}), but got {finals.size}."

@@ -58,6 +58,8 @@ def suggest_architecture(
     Returns:
         The layer specs, dropout layers included.
     """
+    if space is not None and not isinstance(space, MetaQNNSpace):
+        raise ValueError(f"space must be a MetaQNNSpace or None, but got {space=}.")
     space = MetaQNNSpace() if space is None else space
     if isinstance(trial, optuna.Trial):
         _store_planned_layers(trial, space)

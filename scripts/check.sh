@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test and check of optuna-srm, in a virtual environment of its own:
 #   ruff check, ruff format --check, mypy (strict, on optuna_srm/) and pytest, with the
-#   extras dev and torch (tests marked gpu skip without CUDA).
+#   extras dev and torch (tests marked gpu skip without CUDA); then pytest again, without the
+#   torch tests, in a second environment (<venv>-minimum) with the oldest versions of the core
+#   dependencies that pyproject.toml admits.
 #
 # Environment:
 #   OPTUNA_SRM_VENV   the virtual environment to use (default: .venv-test in the repository)
@@ -49,6 +51,33 @@ run "ruff check" "$venv/bin/ruff" check .
 run "ruff format" "$venv/bin/ruff" format --check .
 run "mypy" "$venv/bin/mypy"
 run "pytest" "$venv/bin/python" -m pytest "$@"
+
+# The oldest releases that pyproject.toml admits for the core dependencies (each "name>=x"
+# pinned to x), with the dev extra: every test that does not need torch. Their wheels exist for
+# Python 3.10 and 3.11 only (numpy 1.24), so other interpreters skip this.
+minimum_tests() {
+    local min_venv="$venv-minimum" constraints
+    if ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] > (3, 11))'; then
+        echo "check: the minimum versions need Python 3.10 or 3.11; skipped"
+        return 0
+    fi
+    if [[ "${CI:-}" == "true" || "${OPTUNA_SRM_FRESH_VENV:-}" == "1" ]]; then
+        rm -rf "$min_venv"
+    fi
+    [[ -x "$min_venv/bin/python" ]] || "$python" -m venv "$min_venv"
+    constraints="$min_venv/minimum-versions.txt"
+    "$venv/bin/python" - >"$constraints" <<'PY'
+import re
+text = open("pyproject.toml").read()
+block = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M).group(1)
+print("\n".join(f"{name}=={version}" for name, version in re.findall(r'"([\w-]+)>=([\w.]+)"', block)))
+PY
+    echo "check: $(tr '\n' ' ' <"$constraints")"
+    "$min_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
+        -c "$constraints" -e ".[dev]" &&
+        "$min_venv/bin/python" -m pytest --ignore=tests/torch -p no:cacheprovider "$@"
+}
+run "pytest, minimum versions" minimum_tests "$@"
 
 echo
 if ((${#failed[@]})); then

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from optuna_srm import (
@@ -220,3 +222,43 @@ def test_parse_architecture_rejects_missing_or_empty_entries(text: str) -> None:
     """
     with pytest.raises(ValueError):
         parse_architecture(text)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: Conv(0, 3), "Conv's filters must be a positive integer, but got filters=0"),
+        (lambda: Conv(64, "3"), "Conv's kernel must be a positive integer"),
+        (lambda: Conv(64, 3, 1.0), "Conv's stride must be a positive integer"),
+        (lambda: Pool(2, -1), "Pool's stride"),
+        (lambda: FC(True), "FC's units"),
+        (lambda: GAP(None), "GAP's classes"),
+        (lambda: Softmax(0), "Softmax's classes"),
+        (lambda: Dropout(0, 2), "Dropout's index"),
+        (lambda: Dropout(3, 2), "Dropout's index must be at most its total"),
+    ],
+)
+def test_layer_specs_reject_bad_numbers(make: Callable[[], Layer], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_layer_specs_store_numpy_integers_as_int() -> None:
+    layer = Conv(np.int64(64), np.int32(3))  # type: ignore[arg-type]
+    assert layer == Conv(64, 3)
+    assert type(layer.filters) is int
+    assert format_architecture([layer, Softmax(np.int64(10))]) == "[C(64,3,1), SM(10)]"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("layers", "match"),
+    [
+        ("[C(64,3,1)]", "layers must be a sequence of layer specs"),
+        (None, "layers must be a sequence of layer specs"),
+        ([Conv(64, 3), "SM(10)"], r"layers\[1\] must be a layer spec"),
+        ([1, 2], r"layers\[0\] must be a layer spec"),
+    ],
+)
+def test_format_architecture_rejects_what_is_not_layer_specs(layers: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        format_architecture(layers)  # type: ignore[arg-type]

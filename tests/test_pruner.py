@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -312,6 +313,35 @@ def test_refits_only_when_new_trials_finished(
     assert count_fits(caplog) == 3  # a new step has a model of its own
 
 
+def test_a_study_created_again_under_the_same_id_is_learned_afresh(tmp_path: Path) -> None:
+    # SQLite gives a study created after the deletion of the last one that study's id, so the
+    # two have the same storage and id: a pruner reused for the second must not prune it with
+    # the models of the first (here of the other direction).
+    storage = optuna.storages.get_storage(f"sqlite:///{tmp_path / 'studies.db'}")
+    reused = SRMPruner()
+
+    def run(storage: BaseStorage | str, pruner: SRMPruner, direction: str) -> optuna.Study:
+        study = optuna.create_study(
+            storage=storage,
+            study_name="search",
+            direction=direction,
+            pruner=pruner,
+            sampler=optuna.samplers.RandomSampler(seed=0),
+        )
+        study.optimize(make_objective(direction), n_trials=20)
+        return study
+
+    first_id = run(storage, reused, "maximize")._study_id
+    optuna.delete_study(study_name="search", storage=storage)
+    again = run(storage, reused, "minimize")
+    fresh = run("sqlite:///" + str(tmp_path / "fresh.db"), SRMPruner(), "minimize")
+
+    assert again._study_id == first_id  # the case at stake: the same storage and id
+    assert [t.state for t in again.trials] == [t.state for t in fresh.trials]
+    assert [t.user_attrs for t in again.trials] == [t.user_attrs for t in fresh.trials]
+    assert any(t.user_attrs for t in again.trials)  # the pruner did check
+
+
 def test_checks_before_enough_trials_finished_fit_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -344,7 +374,7 @@ def test_multi_objective_study_is_rejected() -> None:
 
 
 def test_relative_threshold_argument() -> None:
-    for value in (0.01, 0.1, 0.5, 0.99, np.float64(0.2)):
+    for value in (0.01, 0.1, 0.5, 0.99, np.float64(0.2), np.float32(0.2)):
         SRMPruner(relative_threshold=value)
         SRMPruner(value)
 
@@ -459,8 +489,11 @@ def test_seed_argument() -> None:
         predictions.append(srm_attrs(study, trial)["srm_predicted_final"])
     assert predictions[2] == predictions[3]  # the same seed, the same model
 
-    for value in ("x", 1.5, [1]):
-        with pytest.raises(ValueError, match="seed"):
+    for value in (np.int64(3), 2**32 - 1):
+        SRMPruner(seed=value)  # type: ignore[arg-type]
+    # Out of numpy's range, a seed would fail every fit of the searched regressors.
+    for value in ("x", 1.5, [1], True, -1, 2**32):
+        with pytest.raises(ValueError, match=r"seed must be None or an integer in \[0, 2\*\*32"):
             SRMPruner(seed=value)  # type: ignore[arg-type]
 
 

@@ -405,6 +405,14 @@ def test_validate_rejects_illegal_architectures(text: str) -> None:
         space.validate(parse_architecture(text))
 
 
+def test_validate_rejects_what_is_not_layer_specs() -> None:
+    space = MetaQNNSpace()
+    with pytest.raises(ValueError, match="layers must be a sequence of layer specs"):
+        space.validate("[C(64,3,1), SM(10)]")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"layers\[0\] must be a layer spec"):
+        space.count_params(["C(64,3,1)", "SM(10)"])  # type: ignore[list-item]
+
+
 @pytest.mark.parametrize("text", ["[]", "[C(64,3,1)]", "[C(64,3,1), P(2,2), D(1,1)]"])
 def test_validate_rejects_an_architecture_without_termination(text: str) -> None:
     space = MetaQNNSpace()

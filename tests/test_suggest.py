@@ -242,6 +242,15 @@ def test_default_space_when_space_is_none() -> None:
     assert suggest_architecture(replay, MetaQNNSpace()) == layers
 
 
+def test_space_argument_must_be_a_space() -> None:
+    trial = optuna.create_study().ask()
+    with pytest.raises(
+        ValueError, match="space must be a MetaQNNSpace or None, but got space='x'"
+    ):
+        suggest_architecture(trial, "x")  # type: ignore[arg-type]
+    assert trial.params == {}  # nothing was suggested
+
+
 def test_user_attrs_describe_the_returned_layers() -> None:
     space = SPACES["default"]
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))

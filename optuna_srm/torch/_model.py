@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
 
 from torch import nn
 
-from optuna_srm._features import check_int
-from optuna_srm._layers import FC, GAP, Conv, Dropout, Layer, Pool, Softmax, format_architecture
+from optuna_srm._features import check_int, is_int
+from optuna_srm._layers import (
+    FC,
+    GAP,
+    Conv,
+    Dropout,
+    Layer,
+    Pool,
+    Softmax,
+    check_layers,
+    format_architecture,
+)
 
 _CONV: dict[int, type[nn.Module]] = {1: nn.Conv1d, 2: nn.Conv2d}
 _MAX_POOL: dict[int, type[nn.Module]] = {1: nn.MaxPool1d, 2: nn.MaxPool2d}
@@ -88,13 +97,14 @@ def build_model(
             input.
     """
     shape = tuple(input_shape)
-    if len(shape) not in (2, 3) or not all(_is_int(v) and v >= 1 for v in shape):
+    if len(shape) not in (2, 3) or not all(is_int(v) and v >= 1 for v in shape):
         raise ValueError(
             "input_shape must be (channels, length) or (channels, height, width) of positive "
             f"integers, but got {input_shape=}."
         )
     check_int("num_classes", num_classes, 1)
-    plan = _plan(list(layers), shape, num_classes)
+    check_layers(layers)
+    plan = _plan(list(layers), tuple(int(v) for v in shape), num_classes)
     return nn.Sequential(*(make() for make in plan))
 
 
@@ -105,8 +115,6 @@ def _plan(
 
     Nothing is allocated here, so a bad architecture fails before any weights are created.
     """
-    for index, layer in enumerate(layers):
-        _check_layer(index, layer)
     text = format_architecture(layers)
     last = layers[-1] if layers else None
     if not isinstance(last, Softmax):
@@ -168,20 +176,3 @@ def _linear(channels: int, spatial: tuple[int, ...], units: int) -> list[Callabl
     """A linear layer on the representation ``(channels, *spatial)``, flattened if spatial."""
     linear = partial(nn.Linear, channels * math.prod(spatial), units)
     return [nn.Flatten, linear] if spatial else [linear]
-
-
-def _check_layer(index: int, layer: object) -> None:
-    if not isinstance(layer, Conv | Pool | FC | Dropout | GAP | Softmax):
-        raise ValueError(
-            "layers must hold layer specs (Conv, Pool, FC, Dropout, GAP, Softmax), but got "
-            f"{layer!r} at index {index}."
-        )
-    values = dataclasses.astuple(layer)
-    if not all(_is_int(v) and v >= 1 for v in values) or (
-        isinstance(layer, Dropout) and layer.index > layer.total
-    ):
-        raise ValueError(f"layers[{index}] is not a valid layer: {layer!r}.")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

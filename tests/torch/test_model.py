@@ -122,6 +122,17 @@ def test_layers_outside_the_default_space() -> None:
     assert _n_params(model) == expected + 500 * 3 + 3
 
 
+def test_numpy_integers_in_the_shape_and_the_layers() -> None:
+    shape = tuple(np.array([1, 9, 9]))  # numpy integers, as a shape read from an array
+    layers = [Conv(np.int64(6), np.int64(3)), FC(np.int32(20)), Softmax(np.int64(3))]  # type: ignore[arg-type]
+
+    model = build_model(layers, shape, np.int64(3))  # type: ignore[arg-type]
+
+    assert model(torch.randn(2, 1, 9, 9)).shape == (2, 3)
+    plain = build_model([Conv(6, 3), FC(20), Softmax(3)], (1, 9, 9), 3)
+    assert _n_params(model) == _n_params(plain)
+
+
 def test_returns_logits() -> None:
     model = build_model([GAP(3), Softmax(3)], (2, 4, 4), 3)
     with torch.no_grad():
@@ -176,9 +187,8 @@ def test_metaqnn_svhn_architectures(shared_data: Path) -> None:
         ([Conv(8, 3), Pool(5, 3), Pool(3, 1), Softmax(10)], (3, 8, 8), 10, r"larger .* \(2, 2\)"),
         ([Pool(3, 1), Softmax(10)], (3, 8, 2), 10, r"P\(3,1\) .* larger"),
         ([Conv(8, 2), Softmax(10)], (3, 8, 8), 10, "even kernel"),
-        ([Conv(0, 3), Softmax(10)], (3, 8, 8), 10, r"layers\[0\] is not a valid layer"),
-        ([Dropout(3, 2), Softmax(10)], (3, 8, 8), 10, r"layers\[0\] is not a valid layer"),
-        (["C(8,3,1)", Softmax(10)], (3, 8, 8), 10, "layers must hold layer specs"),
+        (["C(8,3,1)", Softmax(10)], (3, 8, 8), 10, r"layers\[0\] must be a layer spec"),
+        ("[C(8,3,1), SM(10)]", (3, 8, 8), 10, "layers must be a sequence of layer specs"),
         ([Softmax(10)], (3, 8, 8, 8), 10, "input_shape must be"),
         ([Softmax(10)], (8,), 10, "input_shape must be"),
         ([Softmax(10)], (3, 0, 8), 10, "input_shape must be"),
