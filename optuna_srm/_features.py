@@ -9,7 +9,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-ParamValue = float | int | str | bool
+ParamValue = float | int | str | bool | None
 
 # Positions (as fractions of the prefix) sampled as features beside the last values.
 _QUANTILE_POSITIONS = (0.0, 0.25, 0.5, 0.75)
@@ -93,7 +93,7 @@ class ParamEncoder:
                 wide = arr.size > 0 and arr.min() > 0 and arr.max() > 100 * arr.min()
                 self.numeric_[name] = bool(name in self.log_names or wide)
             else:
-                counts = Counter(str(v) for v in values)
+                counts = Counter(_category(v) for v in values)
                 kept = (c for c, n in counts.items() if n >= self.min_count)
                 self.categories_[name] = sorted(kept)
         return self
@@ -117,11 +117,19 @@ class ParamEncoder:
             for name, categories in self.categories_.items():
                 if name in p:
                     out[row, col : col + len(categories)] = 0.0
-                    label = str(p[name])
+                    label = _category(p[name])
                     if label in categories:
                         out[row, col + categories.index(label)] = 1.0
                 col += len(categories)
         return out
+
+
+def _category(value: object) -> str:
+    """The label of a categorical value: a string stands for itself, any other value is written
+    with its type, so that ``1``, ``"1"`` and ``True``, or ``None`` and ``"None"``, stay apart."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
 
 
 def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:

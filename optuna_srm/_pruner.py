@@ -375,9 +375,7 @@ def _params(trial: FrozenTrial) -> dict[str, ParamValue]:
     """The trial's params as model features; an architecture from ``suggest_architecture``
     enters as its depth and parameter count instead of one categorical per layer."""
     out: dict[str, ParamValue] = {
-        name: value if isinstance(value, int | float | str | bool) else str(value)
-        for name, value in trial.params.items()
-        if not is_architecture_param(name)
+        name: value for name, value in trial.params.items() if not is_architecture_param(name)
     }
     for name in (DEPTH_ATTR, NUM_PARAMS_ATTR):
         value = trial.user_attrs.get(name)

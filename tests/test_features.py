@@ -146,6 +146,18 @@ def test_param_encoder_one_hot_encodes_none_and_mixed_choices() -> None:
     assert np.linalg.matrix_rank(encoded) == 3
 
 
+def test_param_encoder_keeps_values_of_different_types_apart() -> None:
+    # Optuna allows such choices side by side; their texts alone would merge them.
+    values: list[object] = [1, "1", True, None, "None", np.int64(1)]
+    encoder = ParamEncoder().fit([{"choice": v} for v in values])
+
+    encoded = encoder.transform([{"choice": v} for v in values])
+
+    assert encoder.n_features == 5  # numpy's 1 is Python's
+    assert len({tuple(row) for row in encoded[:5]}) == 5
+    np.testing.assert_array_equal(encoded[5], encoded[0])
+
+
 def test_param_encoder_encodes_an_unseen_category_as_zeros() -> None:
     encoder = ParamEncoder().fit([{"optimizer": "sgd"}, {"optimizer": "adam"}])
 
