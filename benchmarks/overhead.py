@@ -630,6 +630,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     unknown = sorted(set(args.pruners) - set(PRUNERS))
     if unknown:
         p.error(f"unknown pruners {unknown}; choose from {sorted(PRUNERS)}")
+    for out in (args.json, getattr(args, "plot", None)):  # their folders, before the run
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
     return args
 
 

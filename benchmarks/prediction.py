@@ -36,7 +36,7 @@ Models (``--models``, comma-separated, or ``all``; default: all but ``srm_nu_svr
 ``optuna_srm`` is imported lazily; when it (or a regressor name) is not available the ``srm*``
 models are skipped with a note on stderr, as is any model whose fit or predict raises.
 
-Data: CSV files in the format of ``data/accelerating_nas/*.csv``: curve columns
+Data: CSV files in the format of ``../shared/data/accelerating_nas/*.csv``: curve columns
 ``<prefix><int>`` (``--curve-prefix``, default ``acc_``; sorted by the integer), parameter
 columns = every other column except ``--exclude`` (default ``net,training_dataset``); numeric
 columns become floats, others categories. Rows with a missing curve value are dropped.
@@ -50,7 +50,8 @@ Run from the repository root (the data lives outside the project and is never co
 
 The markdown table goes to stdout (to stderr with ``--json -``), progress and notes to stderr.
 The default run on both files takes about 7.5 minutes on 2 CPU cores, 4.5 of them in the
-parametric fits of ``lce`` (70-170 ms per prediction); ``--models all`` adds about 40 minutes.
+parametric fits of ``lce`` (46-126 ms per prediction on 2026-12-03); ``--models all`` adds
+about 40 minutes.
 """
 
 from __future__ import annotations

@@ -580,6 +580,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 make_pruner(spec, curves.horizon)
     except (ValueError, TypeError, ImportError, OSError) as error:
         parser.error(str(error))
+    for out in (args.json, getattr(args, "plot", None)):  # their folders, before the run
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
     return args
 
 

@@ -84,8 +84,9 @@ class SRMPruner(BasePruner):
     own, the rule must not stop any of them. That keeps the pruner from stopping trials at
     steps where the curves still cross, such as before the drop of a learning-rate schedule.
 
-    At each check the pruner records the user attrs ``srm_predicted_final``,
-    ``srm_predicted_std``, ``srm_p_improve`` and ``srm_step`` of the trial. Nothing is pruned
+    At each check where a model applies, the pruner records the user attrs
+    ``srm_predicted_final``, ``srm_predicted_std``, ``srm_p_improve`` and ``srm_step`` of the
+    trial. Nothing is pruned
     before ``n_startup_trials`` trials have finished, nor at or past the last step of the
     finished trials (there is nothing left to save).
 
@@ -142,7 +143,9 @@ class SRMPruner(BasePruner):
             cost of a fit as the study grows; at least ``n_startup_trials``.
         regressor:
             The regression model: ``"auto"`` (kernel ridge regression of the gain over the
-            last value, tuned by closed-form leave-one-out) or one of the paper's
+            last value, with the RBF plus linear kernel that closed-form leave-one-out
+            prefers), ``"kernel_ridge"`` (the mean over every kernel of the grid, the linear
+            one included, as in :class:`SequentialRegressionModel`) or one of the paper's
             ``"nu_svr_rbf"``, ``"nu_svr_linear"``, ``"random_forest"``, ``"ols"``.
         seed:
             Seed of the searched regressors (the default regressor is deterministic).

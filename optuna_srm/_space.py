@@ -86,7 +86,7 @@ class MetaQNNSpace:
         num_classes: Number of outputs of the final layer, at least 1.
         max_depth: Most layers before the termination (``GAP`` counts as one), at least 1.
         conv_filters: Choices of the number of filters of a convolution.
-        conv_kernels: Choices of a convolution's kernel size.
+        conv_kernels: Choices of a convolution's kernel size (odd, for "same" padding).
         pools: Choices of ``(kernel, stride)`` of a pooling layer, ``1 <= stride <= kernel``.
         fc_units: Choices of the width of an FC layer.
         max_fc: Most FC layers in a row, at least 0.

@@ -134,15 +134,16 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
     lengths, or beyond the longest, is predicted by the model of the longest trained length it
     covers, from that many of its values.
 
-    Each model predicts the gain over the last observed value from standardised features, so
-    objectives of any scale (accuracies, losses, perplexities in the hundreds) work without
-    tuning. The reported standard deviation is that of the model's out-of-sample errors
-    (leave-one-out for the default kernel ridge regressor, k-fold for the others), inflated for
-    the size of the training set. The features of a prediction are clipped to the range the
-    training curves spanned (widened by a tenth), so a curve unlike any of them (a collapse and
-    a recovery, a hyperparameter outside the trained range) is predicted from the nearest edge
-    of that range rather than by a wild extrapolation. Categorical hyperparameters are one-hot
-    encoded; a category of a single training curve counts as an unseen one.
+    Each model averages a regression of the final value and one of the gain over the last
+    observed value, both on standardised features and targets, so objectives of any scale
+    (accuracies, losses, perplexities in the hundreds) work without tuning. The reported
+    standard deviation is that of the model's out-of-sample errors (leave-one-out for the
+    default kernel ridge regressor, k-fold for the others), inflated for the size of the
+    training set. The features of a prediction are clipped to the range the training curves
+    spanned (widened by a tenth), so a curve unlike any of them (a collapse and a recovery, a
+    hyperparameter outside the trained range) is predicted from the nearest edge of that range
+    rather than by a wild extrapolation. Categorical hyperparameters are one-hot encoded; a
+    category of a single training curve counts as an unseen one.
 
     Non-finite values in curves and prefixes count as missing: each takes the last finite value
     before it. A training curve without a finite value, or with a non-finite target, is skipped.
