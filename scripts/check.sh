@@ -20,13 +20,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv="${OPTUNA_SRM_VENV:-.venv-test}"
 python="${PYTHON:-python3}"
 
-if [[ "${CI:-}" == "true" || "${OPTUNA_SRM_FRESH_VENV:-}" == "1" ]]; then
-    rm -rf "$venv"
-fi
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "check: creating $venv with $("$python" --version 2>&1)"
-    "$python" -m venv "$venv"
-fi
+# make_venv DIR: (re)create the virtual environment DIR, afresh under CI or when asked to.
+make_venv() {
+    if [[ "${CI:-}" == "true" || "${OPTUNA_SRM_FRESH_VENV:-}" == "1" ]]; then
+        rm -rf "$1"
+    fi
+    if [[ ! -x "$1/bin/python" ]]; then
+        echo "check: creating $1 with $("$python" --version 2>&1)"
+        "$python" -m venv "$1"
+    fi
+}
+
+make_venv "$venv"
 
 echo "check: installing .[dev,torch] into $venv"
 start=$SECONDS
@@ -61,10 +66,7 @@ minimum_tests() {
         echo "check: the minimum versions need Python 3.10 or 3.11; skipped"
         return 0
     fi
-    if [[ "${CI:-}" == "true" || "${OPTUNA_SRM_FRESH_VENV:-}" == "1" ]]; then
-        rm -rf "$min_venv"
-    fi
-    [[ -x "$min_venv/bin/python" ]] || "$python" -m venv "$min_venv"
+    make_venv "$min_venv"
     constraints="$min_venv/minimum-versions.txt"
     "$venv/bin/python" - >"$constraints" <<'PY'
 import re

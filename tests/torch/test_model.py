@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -142,15 +140,6 @@ def test_returns_logits() -> None:
     logits = model(torch.ones(1, 2, 4, 4))
 
     assert torch.allclose(logits, torch.tensor([[2.0, 3.0, 0.0]]))
-
-
-def test_docstring_example_runs() -> None:
-    docstring = build_model.__doc__
-    assert docstring is not None
-    match = re.search(r"\.\. code::\n\n(.*?)\n\s*Args:", docstring, re.DOTALL)
-    assert match is not None
-
-    exec(textwrap.dedent(match.group(1)), {})
 
 
 def test_metaqnn_svhn_architectures(shared_data: Path) -> None:
