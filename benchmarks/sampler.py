@@ -48,8 +48,10 @@ The initial weights and the batch order are seeded by the study seed and the tri
 Both searches run, for every sampler and seed, one in-memory study (maximize) whose objective
 is the mode's accuracy of ``suggest_architecture(trial, space)``. The samplers:
 
-- ``qlearning``: ``QLearningArchitectureSampler(space, n_trials=N, seed=seed)`` (the paper's
+- ``qlearning``: ``QLearningArchitectureSampler(space, n_trials=N, seed=seed)`` (its default
   epsilon schedule scaled to the budget ``N``);
+- ``qlearning_paper``: the same with the paper's settings, ``epsilon_schedule=
+  QLearningArchitectureSampler.PAPER_EPSILON_SCHEDULE, learning_rate=0.01``;
 - ``random``: ``RandomSampler(seed=seed)`` (uniform random walks through the space);
 - ``tpe``: ``TPESampler(seed=seed)``;
 - ``tpe_mv``: ``TPESampler(seed=seed, multivariate=True, group=True)``.
@@ -62,9 +64,9 @@ of the trials in the last quarter of the budget (the issue's measure: the epsilo
 exploitation is there), the mean best value, the mean of all trials, the number of distinct
 architectures proposed (in the whole study and in its last quarter: a sampler that repeats one
 architecture scores its value again), the wall time of one study and the part of it spent in
-``suggest_architecture`` (the sampler's work). The target lines say, for every Q-learning
-sampler, whether its last-quarter mean beats every other sampler's (judged only when
-``random`` and ``tpe`` both ran) and in how many seeds it is higher.
+``suggest_architecture`` (the sampler's work). For every Q-learning sampler, one line per
+other sampler says whether its last-quarter mean is higher and in how many seeds; the target
+line, judged when ``random`` and ``tpe`` both ran, whether it beats both (the issue's target).
 
 ``latency``: one ``study.ask()`` plus the architecture suggestion on SQLite
 ---------------------------------------------------------------------------
@@ -144,7 +146,7 @@ try:
 except ImportError:  # imported as ``benchmarks.<module>``
     from benchmarks._specs import parse_spec, split_specs  # type: ignore[no-redef]
 
-SAMPLERS = ("qlearning", "random", "tpe", "tpe_mv")
+SAMPLERS = ("qlearning", "qlearning_paper", "random", "tpe", "tpe_mv")
 N_SEEDS = 5
 SURROGATE_TRIALS = 300
 CNN_TRIALS = 80
@@ -378,7 +380,10 @@ def make_sampler(
     if name not in SAMPLERS:
         raise ValueError(f"Unknown sampler {spec!r}: the names are {', '.join(SAMPLERS)}.")
     kwargs = parsed or {}
-    if name == "qlearning":
+    if name == "qlearning_paper":
+        paper = {"epsilon_schedule": QLearningArchitectureSampler.PAPER_EPSILON_SCHEDULE}
+        kwargs = {**paper, "learning_rate": 0.01, **kwargs}
+    if is_qlearning(name):
         return QLearningArchitectureSampler(
             space, **{"n_trials": n_trials, "seed": seed, **kwargs}
         )
@@ -547,7 +552,10 @@ def is_qlearning(spec: str) -> bool:
 
 
 def search_target_lines(results: Sequence[SearchResult]) -> list[str]:
-    """Does each Q-learning sampler's last-quarter mean beat every other sampler's? Per seed."""
+    """Does each Q-learning sampler's last-quarter mean beat every other sampler's? Per seed.
+
+    The target is the issue's: above ``random`` and ``tpe``; the other rivals are shown.
+    """
     by = {(r.sampler, r.seed): r.last_quarter for r in results}
     samplers = list(dict.fromkeys(r.sampler for r in results))
     seeds = sorted({r.seed for r in results})
@@ -565,9 +573,9 @@ def search_target_lines(results: Sequence[SearchResult]) -> list[str]:
         if not {"random", "tpe"} <= set(rivals):
             lines.append(f"target ({ours}): not judged, random and tpe must both run")
             continue
-        met = all(mean[ours] > mean[other] for other in rivals)
+        met = all(mean[ours] > mean[other] for other in ("random", "tpe"))
         lines.append(
-            f"target ({ours}: last-quarter mean above every other sampler's): "
+            f"target ({ours}: last-quarter mean above random's and tpe's): "
             f"{'MET' if met else 'missed'}"
         )
     return lines or ["target: no Q-learning sampler run"]

@@ -9,7 +9,7 @@ learning rate. The network is built with ``optuna_srm.torch.build_model``, train
 the digits dataset bundled with scikit-learn (1797 8x8 images; nothing is downloaded), and
 reports its validation accuracy after every epoch. ``SRMPruner`` stops a training once its
 predicted final accuracy is unlikely to beat the best, and the sampler learns from the stopped
-trials through that prediction. It runs on a GPU when PyTorch sees one, else on the CPU (about
+trials through that prediction. It runs on a GPU when PyTorch sees one, else on the CPU (one to
 two minutes there).
 
 The study lives in SQLite (``metaqnn_digits.db`` in the working directory): run the script again

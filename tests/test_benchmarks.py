@@ -36,11 +36,12 @@ def test_sampler_surrogate(tmp_path: Path) -> None:
         "--n-trials=12",
         "--seeds=2",
         "--walks=200",
-        "--samplers=qlearning(learning_rate=0.1),random,tpe",
+        "--samplers=qlearning,qlearning_paper(n_replays=10),random,tpe",
         f"--json={tmp_path / 'r.json'}",
         f"--plot={tmp_path / 'r.png'}",
     )
-    assert "| qlearning(learning_rate=0.1) | 2 |" in out
+    assert "| qlearning | 2 |" in out
+    assert "| qlearning_paper(n_replays=10) | 2 |" in out
     assert "| random | 2 |" in out
     assert "target" in out
     assert (tmp_path / "r.png").stat().st_size > 0

@@ -89,11 +89,16 @@ def test_every_sampled_architecture_is_legal_and_recorded() -> None:
         assert 1e-4 <= trial.params["lr"] <= 1e-1
 
 
-def test_epsilon_schedule_scaled_custom_and_paper() -> None:
-    paper = optuna_srm.QLearningArchitectureSampler(SPACE)
+def test_epsilon_schedule_default_scaled_custom_and_paper() -> None:
+    default = optuna_srm.QLearningArchitectureSampler(SPACE)
+    assert [default.epsilon(i) for i in (0, 899, 900, 2699, 5000)] == [1.0, 1.0, 0.05, 0.05, 0.05]
+    scaled = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=300)
+    assert [scaled.epsilon(i) for i in (0, 99, 100, 299)] == [1.0, 1.0, 0.05, 0.05]
+    schedule = optuna_srm.QLearningArchitectureSampler.PAPER_EPSILON_SCHEDULE
+    paper = optuna_srm.QLearningArchitectureSampler(SPACE, epsilon_schedule=schedule)
     assert [paper.epsilon(i) for i in (0, 1499, 1500, 2699, 5000)] == [1.0, 1.0, 0.9, 0.1, 0.1]
-    scaled = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=270)
-    assert [scaled.epsilon(i) for i in (0, 149, 150, 269)] == [1.0, 1.0, 0.9, 0.1]
+    paper = optuna_srm.QLearningArchitectureSampler(SPACE, epsilon_schedule=schedule, n_trials=270)
+    assert [paper.epsilon(i) for i in (0, 149, 150, 269)] == [1.0, 1.0, 0.9, 0.1]
     custom = optuna_srm.QLearningArchitectureSampler(SPACE, epsilon_schedule=[(0.5, 2), (0.0, 1)])
     assert [custom.epsilon(i) for i in range(4)] == [0.5, 0.5, 0.0, 0.0]
     both = optuna_srm.QLearningArchitectureSampler(
@@ -426,7 +431,7 @@ def test_warns_once_when_the_spaces_differ() -> None:
     assert record[0].filename == __file__
 
 
-def test_warns_once_that_the_paper_schedule_is_not_scaled() -> None:
+def test_warns_once_that_the_default_schedule_is_not_scaled() -> None:
     study = optuna.create_study(sampler=optuna_srm.QLearningArchitectureSampler(SPACE, seed=0))
     with pytest.warns(UserWarning, match="pass n_trials=") as record:
         study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), n_trials=3)
