@@ -21,7 +21,8 @@ in at least 90% of the orderings, a median speed-up above 1, and fewer epochs (m
 other pruner that keeps the best as often (``nop`` excluded).
 
 Settings that depend on the curve length use T, the last step (20 for acc_1..acc_20, 49 for
-acc_0..acc_49): e.g. ``hyperband`` is ``HyperbandPruner(max_resource=T)``. ``--min-step 1`` leaves
+acc_0..acc_49): e.g. ``hyperband`` is ``HyperbandPruner(max_resource=T)`` and ``srm_hyperband``
+``SRMHyperbandPruner(max_resource=T)`` (``srm`` is ``SRMPruner()``). ``--min-step 1`` leaves
 acc_0 out of the replay. Studies are named ``<file stem>-<seed>``, so that HyperbandPruner, which
 hashes the study name and the trial number to pick a bracket, gives the same result every run.
 
@@ -85,16 +86,25 @@ TARGET_FRACTION = 0.9
 Direction = Literal["maximize", "minimize"]
 
 
-def _srm_pruner(**kwargs: Any) -> BasePruner:
+def _optuna_srm(name: str) -> Callable[..., BasePruner]:
+    """The pruner class ``name`` of optuna_srm, with a hint when the project is not installed."""
     try:
-        from optuna_srm import SRMPruner
+        import optuna_srm
     except ImportError as error:
         raise ImportError(
             "optuna_srm is not importable: install the project (pip install -e .) or leave the "
             f"SRM pruners out of --pruners ({error})."
         ) from error
-    pruner: BasePruner = SRMPruner(**kwargs)
-    return pruner
+    cls: Callable[..., BasePruner] = getattr(optuna_srm, name)
+    return cls
+
+
+def _srm_pruner(**kwargs: Any) -> BasePruner:
+    return _optuna_srm("SRMPruner")(**kwargs)
+
+
+def _srm_hyperband_pruner(**kwargs: Any) -> BasePruner:
+    return _optuna_srm("SRMHyperbandPruner")(**kwargs)
 
 
 def _tenth(horizon: int) -> int:
@@ -123,11 +133,13 @@ PRUNERS: dict[str, Callable[[int], BasePruner]] = {
         MedianPruner(5, _tenth(t)), patience=max(1, _tenth(t))
     ),
     "srm": lambda t: _srm_pruner(),
+    "srm_hyperband": lambda t: _srm_hyperband_pruner(max_resource=t),
 }
 
 # Pruners that accept keyword arguments on the command line: ``name(key=value, ...)``.
 PARAMETRIC_PRUNERS: dict[str, Callable[..., BasePruner]] = {
     "srm": _srm_pruner,
+    "srm_hyperband": _srm_hyperband_pruner,
     "median": MedianPruner,
     "percentile": PercentilePruner,
     "sha": SuccessiveHalvingPruner,

@@ -1,5 +1,6 @@
 """optuna-srm: learning-curve prediction and early stopping for Optuna (Baker et al., 2017)."""
 
+from optuna_srm._hyperband import SRMHyperbandPruner
 from optuna_srm._layers import (
     FC,
     GAP,
@@ -26,6 +27,7 @@ __all__ = [
     "MetaQNNSpace",
     "Pool",
     "QLearningArchitectureSampler",
+    "SRMHyperbandPruner",
     "SRMPruner",
     "SequentialRegressionModel",
     "Softmax",

@@ -189,11 +189,7 @@ class SRMPruner(BasePruner):
         self._studies: dict[tuple[int, int], _StudyCache] = {}
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
-        if len(study.directions) > 1:
-            raise ValueError(
-                "SRMPruner supports single-objective studies only, but the study has "
-                f"{len(study.directions)} objectives."
-            )
+        check_single_objective(study, type(self).__name__)
         step = trial.last_step
         if step is None or step < self._n_warmup_steps:
             return False
@@ -367,6 +363,15 @@ class SRMPruner(BasePruner):
             )
             rows += [(group[i], own[i], float(m)) for i, m in zip(keep, means, strict=True)]
         return rows
+
+
+def check_single_objective(study: optuna.study.Study, pruner: str) -> None:
+    """Raise a ``ValueError`` for a multi-objective ``study``, naming the ``pruner``."""
+    if len(study.directions) > 1:
+        raise ValueError(
+            f"{pruner} supports single-objective studies only, but the study has "
+            f"{len(study.directions)} objectives."
+        )
 
 
 def _prefix(trial: FrozenTrial, step: int, sign: float) -> np.ndarray:

@@ -101,3 +101,51 @@ def test_prediction_prints_medians_and_the_draws_against_the_tuned_nu_svr(tmp_pa
         assert all(0.125 <= float(cell) <= 1.0 for cell in cells[share - 2 : share]), cells
     raw = json.loads((tmp_path / "r.json").read_text())
     assert len(raw["results"]) == 3
+
+
+@pytest.mark.slow
+def test_pruning_replays_the_recorded_curves_and_judges_the_srm_pruners(tmp_path: Path) -> None:
+    out = _run(
+        "pruning.py",
+        "--quick",
+        "--pruners=nop,hyperband,srm,srm_hyperband",
+        f"--json={tmp_path / 'r.json'}",
+        str(BENCHMARKS / "data" / "mlp_digits.csv"),
+    )
+    for pruner in ("nop", "hyperband", "srm", "srm_hyperband"):
+        assert f"| mlp_digits | {pruner} |" in out
+    assert "target mlp_digits srm: " in out
+    assert "target mlp_digits srm_hyperband: " in out
+    assert "floor mlp_digits: " in out
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert len(results) == 4 * 2  # pruners x orderings
+    epochs = {(r["pruner"], r["ordering"]): r["epochs_used"] for r in results}
+    for r in results:
+        if r["pruner"] == "nop":  # 100 trials of 30 epochs, none stopped
+            assert r["epochs_used"] == r["epochs_full"] == 3000
+            assert r["best_kept"] and r["n_pruned"] == 0
+        else:
+            assert r["epochs_used"] < r["epochs_full"]
+    for ordering in (0, 1):  # the same brackets, and the SRM stops more within them
+        assert epochs["srm_hyperband", ordering] < epochs["hyperband", ordering]
+
+
+@pytest.mark.slow
+def test_overhead_measures_both_pruners_on_each_storage(tmp_path: Path) -> None:
+    out = _run(
+        "overhead.py",
+        "--storages",
+        "inmemory",
+        "sqlite",
+        "--n-finished=20",
+        "--steps=5",
+        "--trials=2",
+        f"--json={tmp_path / 'r.json'}",
+    )
+    for storage in ("inmemory", "sqlite"):
+        for pruner in ("SRMPruner", "MedianPruner"):
+            assert f"| {storage} | 20 | 5 | {pruner} |" in out
+    assert "Target 2 (no SRMPruner check after the first slower than 1 s): " in out
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert len(results) == 4
+    assert all(r["n_checks"] > 0 and r["median_ms"] > 0 for r in results)

@@ -40,6 +40,20 @@ def test_sklearn_digits(tmp_path: Path) -> None:
     assert all(t.state.is_finished() for t in study.trials)
 
 
+def test_sklearn_digits_with_srm_hyperband(tmp_path: Path) -> None:
+    out, study = _run("sklearn_digits.py", tmp_path, "--n-trials=20", "--pruner=srm-hyperband")
+
+    assert "Number of trials stopped by the SRM rule: " in out
+    assert len(study.trials) == 20
+    assert all(t.state.is_finished() for t in study.trials)
+    # Hyperband's rungs stopped trials too: pruned at a step where the SRM rule did not decide.
+    pruned = study.get_trials(states=[optuna.trial.TrialState.PRUNED])
+    assert any(
+        t.user_attrs.get("srm_step") != t.last_step and "diverged_at_epoch" not in t.user_attrs
+        for t in pruned
+    )
+
+
 def test_metaqnn_digits(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     out, study = _run("metaqnn_digits.py", tmp_path, "--n-trials=10", "--epochs=4")

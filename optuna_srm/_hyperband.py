@@ -1,0 +1,104 @@
+"""SRMHyperbandPruner: Hyperband's brackets with SRMPruner's early stopping inside them."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.pruners import HyperbandPruner
+from optuna.trial import FrozenTrial
+
+from optuna_srm._features import check_int, is_int
+from optuna_srm._pruner import SRMPruner, check_single_objective
+
+
+class SRMHyperbandPruner(HyperbandPruner):
+    """Hyperband whose trials are also stopped when a sequential regression model expects them
+    to lose (after the paper's f-Hyperband).
+
+    Every trial runs in one of Hyperband's successive-halving brackets and is stopped at a rung
+    where it is not among the best ``1 / reduction_factor`` of its bracket, as with
+    :class:`optuna.pruners.HyperbandPruner`. At every step that Hyperband lets it pass,
+    ``srm_pruner`` (an :class:`SRMPruner`, default ``SRMPruner()``) also stops it when its
+    predicted final value is unlikely to beat the best finished trial. The model learns from
+    every finished trial of the study, whatever its bracket, and records its user attrs
+    (``srm_predicted_final``, ...) at each check as :class:`SRMPruner` does.
+
+    Example:
+
+        .. testcode::
+
+            import optuna
+            from sklearn.datasets import load_digits
+            from sklearn.linear_model import SGDClassifier
+            from sklearn.model_selection import train_test_split
+
+            import optuna_srm
+
+            X, y = load_digits(return_X_y=True)
+            X_train, X_valid, y_train, y_valid = train_test_split(X, y, random_state=0)
+
+
+            def objective(trial):
+                alpha = trial.suggest_float("alpha", 1e-6, 1e-1, log=True)
+                clf = SGDClassifier(alpha=alpha, random_state=0)
+                for step in range(20):
+                    clf.partial_fit(X_train, y_train, classes=list(range(10)))
+                    trial.report(clf.score(X_valid, y_valid), step)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+                return clf.score(X_valid, y_valid)
+
+
+            pruner = optuna_srm.SRMHyperbandPruner(max_resource=20)
+            study = optuna.create_study(direction="maximize", pruner=pruner)
+            study.optimize(objective, n_trials=30)
+
+    Args:
+        min_resource:
+            Steps a trial runs at least before its first rung; at least 1. As in
+            :class:`optuna.pruners.HyperbandPruner`.
+        max_resource:
+            Steps of a fully trained trial (the number of ``trial.report`` calls), at least
+            ``min_resource``, or ``"auto"`` to take them from the first finished trial. As in
+            :class:`optuna.pruners.HyperbandPruner`.
+        reduction_factor:
+            A trial is promoted at a rung when it is among the best ``1 / reduction_factor``
+            of its bracket there; at least 2.
+        bootstrap_count:
+            Trials a rung needs before any is promoted; at least 0, and 0 with
+            ``max_resource="auto"``.
+        srm_pruner:
+            The :class:`SRMPruner` whose rule runs inside the brackets; ``None`` for
+            ``SRMPruner()``.
+    """
+
+    def __init__(
+        self,
+        min_resource: int = 1,
+        max_resource: str | int = "auto",
+        reduction_factor: int = 3,
+        bootstrap_count: int = 0,
+        *,
+        srm_pruner: SRMPruner | None = None,
+    ) -> None:
+        check_int("min_resource", min_resource, 1)
+        if max_resource != "auto" and not (is_int(max_resource) and max_resource >= min_resource):
+            raise ValueError(
+                f"max_resource must be 'auto' or an integer >= min_resource ({min_resource}), "
+                f"but got {max_resource=}."
+            )
+        check_int("reduction_factor", reduction_factor, 2)
+        check_int("bootstrap_count", bootstrap_count, 0)
+        if srm_pruner is not None and not isinstance(srm_pruner, SRMPruner):
+            raise TypeError(f"srm_pruner must be an SRMPruner or None, but got {srm_pruner=}.")
+        super().__init__(
+            int(min_resource),
+            max_resource if isinstance(max_resource, str) else int(max_resource),
+            int(reduction_factor),
+            int(bootstrap_count),
+        )
+        self._srm = SRMPruner() if srm_pruner is None else srm_pruner
+
+    def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
+        check_single_objective(study, type(self).__name__)
+        # Hyperband first: its rung checks record the trial's value at each rung it reaches.
+        return super().prune(study, trial) or self._srm.prune(study, trial)

@@ -1,0 +1,117 @@
+"""SRMHyperbandPruner, driven through real Optuna studies next to Optuna's HyperbandPruner."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_srm import SRMHyperbandPruner, SRMPruner
+from tests.test_pruner import BEST, DIRECTIONS, N_STEPS, N_TRIALS, make_objective
+
+
+def run_study(
+    pruner: optuna.pruners.BasePruner, direction: str, storage: BaseStorage | None = None
+) -> optuna.Study:
+    """The behaviour study of tests/test_pruner.py under ``pruner``.
+
+    Hyperband picks a trial's bracket from the study name and the trial number, so two runs
+    with the same name put the same trials in the same brackets.
+    """
+    name = f"hyperband-{direction}" if storage is None else None
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction=direction, pruner=pruner
+    )
+    study.optimize(make_objective(direction), n_trials=N_TRIALS)
+    return study
+
+
+def steps_trained(study: optuna.Study) -> int:
+    return sum(len(t.intermediate_values) for t in study.trials)
+
+
+def srm_checked(study: optuna.Study) -> list[FrozenTrial]:
+    return [t for t in study.trials if "srm_step" in t.user_attrs]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_stops_trials_that_hyperband_lets_run_and_keeps_the_best(direction: str) -> None:
+    hyperband = run_study(optuna.pruners.HyperbandPruner(max_resource=N_STEPS), direction)
+    srm = run_study(SRMHyperbandPruner(max_resource=N_STEPS), direction)
+
+    assert isinstance(srm.pruner, optuna.pruners.HyperbandPruner)
+    assert srm.trials[BEST].state == TrialState.COMPLETE
+    assert srm.best_trial.number == hyperband.best_trial.number == BEST
+    assert steps_trained(srm) < steps_trained(hyperband)
+    # The SRM stopped trials that Hyperband's rungs let through: some of its checks ended a
+    # trial (a pruned trial whose last step is its last SRM check).
+    checked = srm_checked(srm)
+    assert checked
+    assert any(
+        t.state == TrialState.PRUNED and t.user_attrs["srm_step"] == t.last_step for t in checked
+    )
+
+
+def test_runs_the_given_srm_pruner() -> None:
+    # An SRMPruner that never checks before the last step leaves Hyperband's decisions alone.
+    late = SRMPruner(n_warmup_steps=N_STEPS - 1)
+    hyperband = run_study(optuna.pruners.HyperbandPruner(max_resource=N_STEPS), "maximize")
+    srm = run_study(SRMHyperbandPruner(max_resource=N_STEPS, srm_pruner=late), "maximize")
+
+    assert steps_trained(srm) == steps_trained(hyperband)
+    assert not srm_checked(srm)
+    assert [t.state for t in srm.trials] == [t.state for t in hyperband.trials]
+
+
+def test_learns_from_every_storage(storage: BaseStorage) -> None:
+    study = run_study(SRMHyperbandPruner(max_resource=N_STEPS), "maximize", storage)
+
+    assert study.trials[BEST].state == TrialState.COMPLETE
+    # The attrs reach the storage: a fresh view of the study reads them back.
+    reloaded = optuna.load_study(study_name=study.study_name, storage=storage)
+    assert srm_checked(reloaded)
+
+
+def test_multi_objective_study_is_rejected() -> None:
+    pruner = SRMHyperbandPruner()
+    study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner)
+    study.ask()
+    running: FrozenTrial = study.get_trials(deepcopy=False)[0]
+
+    with pytest.raises(ValueError, match="SRMHyperbandPruner supports single-objective"):
+        pruner.prune(study, running)
+
+
+def test_valid_arguments() -> None:
+    SRMHyperbandPruner()
+    SRMHyperbandPruner(1, 20, 3, 0)
+    SRMHyperbandPruner(min_resource=2, max_resource=2, reduction_factor=2, bootstrap_count=4)
+    SRMHyperbandPruner(max_resource="auto", srm_pruner=SRMPruner(relative_threshold=0.05))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_resource": 0}, "min_resource must be an integer >= 1, but got min_resource=0"),
+        ({"min_resource": 1.5}, "min_resource must be an integer >= 1"),
+        ({"max_resource": 0}, r"max_resource must be 'auto' or an integer >= min_resource \(1\)"),
+        (
+            {"min_resource": 5, "max_resource": 4},
+            r"integer >= min_resource \(5\), but got max_resource=4",
+        ),
+        ({"max_resource": "all"}, "but got max_resource='all'"),
+        ({"max_resource": 20.0}, "but got max_resource=20.0"),
+        ({"reduction_factor": 1}, "reduction_factor must be an integer >= 2"),
+        ({"bootstrap_count": -1}, "bootstrap_count must be an integer >= 0"),
+        ({"bootstrap_count": 2}, "bootstrap_count > 0 and max_resource == 'auto'"),
+    ],
+)
+def test_invalid_arguments_name_the_argument(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SRMHyperbandPruner(**kwargs)  # type: ignore[arg-type]
+
+
+def test_srm_pruner_must_be_an_srm_pruner() -> None:
+    with pytest.raises(TypeError, match="srm_pruner must be an SRMPruner or None"):
+        SRMHyperbandPruner(srm_pruner=optuna.pruners.MedianPruner())  # type: ignore[arg-type]
