@@ -193,9 +193,14 @@ def test_other_params_go_to_the_independent_sampler() -> None:
     assert set(names) == {"x", "layer_00 (input, size 8+)x"}
 
 
-def test_works_under_hyperband_with_the_whole_study_as_memory() -> None:
+@pytest.mark.parametrize(
+    "hyperband", [optuna.pruners.HyperbandPruner, optuna_srm.SRMHyperbandPruner]
+)
+def test_works_under_hyperband_with_the_whole_study_as_memory(
+    hyperband: type[optuna.pruners.HyperbandPruner],
+) -> None:
     sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=30, seed=0)
-    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9, reduction_factor=3)
+    pruner = hyperband(min_resource=1, max_resource=9, reduction_factor=3)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
 
     def objective(trial: optuna.Trial) -> float:
