@@ -10,7 +10,8 @@ trial trains one epoch per ``partial_fit`` call and reports the validation accur
 epoch. ``SRMPruner`` predicts each trial's final accuracy from its partial learning curve and
 hyperparameters, using the trials already finished in the study, and stops the trial when it is
 unlikely to beat the best one. With ``--pruner srm-hyperband``, ``SRMHyperbandPruner`` runs the
-trials in Hyperband's brackets and applies the same rule between its rungs.
+trials in Hyperband's brackets, stops them at its rungs, and applies the same rule at the other
+steps.
 
 The study lives in SQLite (``sklearn_digits.db`` in the working directory), so it can be resumed
 by running the script again and watched with ``optuna-dashboard sqlite:///sklearn_digits.db``.
