@@ -110,6 +110,7 @@ def test_pruning_replays_the_recorded_curves_and_judges_the_srm_pruners(tmp_path
         "--quick",
         "--pruners=nop,hyperband,srm,srm_hyperband",
         f"--json={tmp_path / 'r.json'}",
+        f"--plot={tmp_path / 'p.png'}",
         str(BENCHMARKS / "data" / "mlp_digits.csv"),
     )
     for pruner in ("nop", "hyperband", "srm", "srm_hyperband"):
@@ -128,6 +129,7 @@ def test_pruning_replays_the_recorded_curves_and_judges_the_srm_pruners(tmp_path
             assert r["epochs_used"] < r["epochs_full"]
     for ordering in (0, 1):  # the same brackets, and the SRM stops more within them
         assert epochs["srm_hyperband", ordering] < epochs["hyperband", ordering]
+    assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
