@@ -6,7 +6,9 @@ import bisect
 import datetime
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import optuna
@@ -93,7 +95,8 @@ class SRMPruner(BasePruner):
     Intermediate values that are NaN or infinite count as missing (the last finite value
     stands in for them); a trial without a finite value is not pruned; finished trials with a
     non-finite value or no intermediate values are not learned from. When fitting fails, the
-    pruner logs a warning and does not prune.
+    pruner logs a warning and does not prune. The threads of ``study.optimize(n_jobs=...)``
+    may share one pruner: one at a time updates its caches and fits a model.
 
     Example:
 
@@ -187,6 +190,20 @@ class SRMPruner(BasePruner):
         self._regressor = regressor
         self._seed = 0 if seed is None else seed
         self._studies: dict[tuple[int, int], _StudyCache] = {}
+        # study.optimize(n_jobs=...) calls prune from several threads: one at a time updates
+        # the caches and fits.
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock cannot be pickled; the caches are derived from the storage again.
+        state = self.__dict__.copy()
+        del state["_lock"], state["_studies"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._studies = {}
+        self._lock = threading.Lock()
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         check_single_objective(study, type(self).__name__)
@@ -212,24 +229,25 @@ class SRMPruner(BasePruner):
         if not prefix.size:
             return False
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        cache = self._study_cache(study, trials, sign)
-        finished = cache.finished
-        if len(finished) < self._n_startup_trials:
-            return False
-        # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
-        entry = cache.steps.get(step)
-        if entry is None or len(finished) - entry.n_finished >= max(
-            1.0, _REFIT_GROWTH * entry.n_finished
-        ):
-            entry = self._step_model(cache, trials, step, sign)
-            cache.steps[step] = entry
+        with self._lock:
+            cache = self._study_cache(study, trials, sign)
+            if len(cache.finished) < self._n_startup_trials:
+                return False
+            # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
+            entry = cache.steps.get(step)
+            if entry is None or len(cache.finished) - entry.n_finished >= max(
+                1.0, _REFIT_GROWTH * entry.n_finished
+            ):
+                entry = self._step_model(cache, trials, step, sign)
+                cache.steps[step] = entry
+            best, horizon = cache.best, cache.horizon
         if entry.model is None:
             return False
-        model = entry.model
+        model = entry.model  # fitted once, only read from here on
         mean, std = model.predict(prefix, entry.encoder.transform([_params(trial)]))
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise ValueError(f"the model predicted {mean} with std {std}")
-        p_improve = model.p_improve(mean, std, cache.best)
+        p_improve = model.p_improve(mean, std, best)
         set_user_attrs(
             study,
             trial,
@@ -242,7 +260,7 @@ class SRMPruner(BasePruner):
         )
         # Stopping late saves little: the later the step, the more evidence it takes.
         first = min(trial.intermediate_values)
-        saved = max(cache.horizon - step, 0) / max(cache.horizon - first + 1, 1)
+        saved = max(horizon - step, 0) / max(horizon - first + 1, 1)
         return model.trusted and p_improve < self._threshold(model.n) * saved
 
     def _study_cache(
@@ -250,8 +268,9 @@ class SRMPruner(BasePruner):
     ) -> _StudyCache:
         """The cache of ``study``, whose finished trials are ``trials``, brought up to date.
 
-        Finished trials never change, so the same count means the same list. A different first
-        trial means a new study under the same key (deleted and created again): it starts
+        Finished trials never change and only grow in number, so the same count means the same
+        list, and a smaller one a list read before the cache's (by another thread). A different
+        first trial means a new study under the same key (deleted and created again): it starts
         afresh, as it does when a trial numbered before all finished ones finishes.
         """
         key = storage_key(study)
@@ -259,7 +278,7 @@ class SRMPruner(BasePruner):
         cache = self._studies.get(key)
         if cache is None or cache.first != first:
             cache = self._studies[key] = _StudyCache(first)
-        if cache.n_trials == len(trials):
+        if cache.n_trials >= len(trials):
             return cache
         cache.n_trials = len(trials)
         cache.finished = []

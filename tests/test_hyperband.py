@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import optuna
 import pytest
 from optuna.storages import BaseStorage
@@ -17,11 +19,16 @@ def run_study(
     """The behaviour study of tests/test_pruner.py under ``pruner``.
 
     Hyperband picks a trial's bracket from the study name and the trial number, so two runs
-    with the same name put the same trials in the same brackets.
+    with the same name put the same trials in the same brackets; the params, which the model
+    learns from, come from a seeded sampler.
     """
     name = f"hyperband-{direction}" if storage is None else None
     study = optuna.create_study(
-        storage=storage, study_name=name, direction=direction, pruner=pruner
+        storage=storage,
+        study_name=name,
+        direction=direction,
+        pruner=pruner,
+        sampler=optuna.samplers.RandomSampler(seed=0),
     )
     study.optimize(make_objective(direction), n_trials=N_TRIALS)
     return study
@@ -71,6 +78,18 @@ def test_learns_from_every_storage(storage: BaseStorage) -> None:
     # The attrs reach the storage: a fresh view of the study reads them back.
     reloaded = optuna.load_study(study_name=study.study_name, storage=storage)
     assert srm_checked(reloaded)
+
+
+def test_pickles() -> None:
+    pruner = SRMHyperbandPruner(max_resource=N_STEPS)
+    run_study(pruner, "maximize")
+
+    copy = pickle.loads(pickle.dumps(pruner))
+
+    assert isinstance(copy, SRMHyperbandPruner)
+    assert steps_trained(run_study(copy, "minimize")) == steps_trained(
+        run_study(SRMHyperbandPruner(max_resource=N_STEPS), "minimize")
+    )
 
 
 def test_multi_objective_study_is_rejected() -> None:

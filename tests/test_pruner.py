@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -311,6 +314,71 @@ def test_refits_only_when_new_trials_finished(
     running[0].report(float(objective_curve(10, direction)[5]), 5)
     running[0].should_prune()
     assert count_fits(caplog) == 3  # a new step has a model of its own
+
+
+def test_threads_sharing_the_pruner_decide_as_one_thread_would(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # study.optimize(n_jobs=...) checks trials from several threads with one pruner. Switching
+    # threads every microsecond makes their checks interleave inside the pruner.
+    caplog.set_level(logging.DEBUG, logger=PRUNER_LOGGER)
+    study = optuna.create_study(direction="maximize", pruner=SRMPruner())
+    for number in range(20):
+        add_finished_trial(study, objective_curve(number, "maximize"))
+    running = [study.ask() for _ in range(8)]
+    for trial in running:
+        for step, value in enumerate(objective_curve(trial.number, "maximize")[:5]):
+            trial.report(float(value), step)
+
+    def attrs() -> list[dict[str, object]]:
+        return [srm_attrs(study, trial) for trial in running]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for round_ in range(3):
+            for number in range(3):  # 10% more finished trials: one new fit is due
+                add_finished_trial(study, objective_curve(100 + 3 * round_ + number, "maximize"))
+            fits = count_fits(caplog)
+            barrier = threading.Barrier(len(running))
+
+            def check(trial: optuna.Trial, barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                trial.should_prune()
+
+            threads = [threading.Thread(target=check, args=(trial,)) for trial in running]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert count_fits(caplog) == fits + 1  # one thread fits, the others reuse it
+            shared = attrs()
+            alone = SRMPruner()  # a fresh pruner, one check at a time, on the same trials
+            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                alone.prune(study, trial)
+            assert shared == attrs()
+            assert all(a["srm_step"] == 4 for a in shared)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not pruner_warnings(caplog)
+
+
+def test_pickles_and_decides_the_same_afterwards() -> None:
+    pruner = SRMPruner()
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for number in range(20):
+        add_finished_trial(study, objective_curve(number, "maximize"))
+    trial = study.ask()
+    for step, value in enumerate(objective_curve(21, "maximize")[:5]):
+        trial.report(float(value), step)
+    frozen = study.get_trials(deepcopy=False)[trial.number]
+    decision = pruner.prune(study, frozen)
+    expected = srm_attrs(study, trial)
+
+    copy = pickle.loads(pickle.dumps(pruner))  # with its caches and lock, made afresh
+
+    assert copy.prune(study, frozen) == decision
+    assert srm_attrs(study, trial) == expected
 
 
 def test_a_study_created_again_under_the_same_id_is_learned_afresh(tmp_path: Path) -> None:
