@@ -220,6 +220,29 @@ def test_works_under_hyperband_with_the_whole_study_as_memory(
     assert sampler.q_values(study) == fresh.q_values(study)
 
 
+def test_threads_of_one_study_learn_what_a_fresh_sampler_learns() -> None:
+    # study.optimize(n_jobs=...) asks from several threads; switching threads every 10 us makes
+    # their asks interleave inside the sampler.
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=40, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        layers = optuna_srm.suggest_architecture(trial, SPACE)
+        return SPACE.count_params(layers) % 7 / 7
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        study.optimize(objective, n_trials=40, n_jobs=4)
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 40
+    for trial in study.trials:
+        SPACE.validate(optuna_srm.parse_architecture(trial.user_attrs["architecture"]))
+    fresh = optuna_srm.QLearningArchitectureSampler(SPACE)
+    assert sampler.q_values(study) == fresh.q_values(study)
+
+
 def test_srm_pruner_uses_the_architecture_features() -> None:
     from optuna_srm._pruner import _params
 
