@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from typing import Any
+
 import optuna
 from optuna.pruners import HyperbandPruner
 from optuna.trial import FrozenTrial
 
 from optuna_srm._features import check_int, is_int
 from optuna_srm._pruner import SRMPruner, check_single_objective
+
+_logger = logging.getLogger(__name__)
 
 
 class SRMHyperbandPruner(HyperbandPruner):
@@ -20,7 +26,9 @@ class SRMHyperbandPruner(HyperbandPruner):
     ``srm_pruner`` (an :class:`SRMPruner`, default ``SRMPruner()``) also stops it when its
     predicted final value is unlikely to beat the best finished trial. The model learns from
     every finished trial of the study, whatever its bracket, and records its user attrs
-    (``srm_predicted_final``, ...) at each check as :class:`SRMPruner` does.
+    (``srm_predicted_final``, ...) at each check as :class:`SRMPruner` does. The threads of
+    ``study.optimize(n_jobs=...)`` may share one pruner; should Hyperband's own check fail,
+    the pruner logs a warning and the SRM rule alone decides.
 
     Example:
 
@@ -97,8 +105,30 @@ class SRMHyperbandPruner(HyperbandPruner):
             int(bootstrap_count),
         )
         self._srm = SRMPruner() if srm_pruner is None else srm_pruner
+        # HyperbandPruner builds its brackets at its first check without a lock: threads of
+        # study.optimize(n_jobs=...) could build them twice and then fail on every trial.
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock cannot be pickled
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         check_single_objective(study, type(self).__name__)
         # Hyperband first: its rung checks record the trial's value at each rung it reaches.
-        return super().prune(study, trial) or self._srm.prune(study, trial)
+        try:
+            with self._lock:
+                if super().prune(study, trial):
+                    return True
+        except Exception:  # A pruner must never stop the user's training.
+            _logger.warning(
+                "Hyperband could not decide on trial %d; the SRM rule alone decides.",
+                trial.number,
+                exc_info=True,
+            )
+        return self._srm.prune(study, trial)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import sys
+import threading
 
 import optuna
 import pytest
@@ -10,7 +12,14 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm import SRMHyperbandPruner, SRMPruner
-from tests.test_pruner import BEST, DIRECTIONS, N_STEPS, N_TRIALS, make_objective
+from tests.test_pruner import (
+    BEST,
+    DIRECTIONS,
+    N_STEPS,
+    N_TRIALS,
+    add_finished_trial,
+    make_objective,
+)
 
 
 def run_study(
@@ -78,6 +87,35 @@ def test_learns_from_every_storage(storage: BaseStorage) -> None:
     # The attrs reach the storage: a fresh view of the study reads them back.
     reloaded = optuna.load_study(study_name=study.study_name, storage=storage)
     assert srm_checked(reloaded)
+
+
+def test_threads_sharing_the_pruner_build_the_brackets_once() -> None:
+    # Optuna's HyperbandPruner builds its brackets at its first check; with max_resource="auto"
+    # that is the first check after a trial finished. Eight threads of study.optimize make that
+    # check at once (a barrier), with a thread switch every microsecond.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(10):
+            pruner = SRMHyperbandPruner()
+            study = optuna.create_study(direction="maximize", pruner=pruner)
+            add_finished_trial(study, list(range(9)))  # max_resource: 9 steps
+            barrier = threading.Barrier(8)
+
+            def objective(trial: optuna.Trial, barrier: threading.Barrier = barrier) -> float:
+                x = trial.suggest_float("x", 0, 1)
+                for step in range(9):
+                    trial.report(x * step, step)
+                    if trial.number <= 8 and step == 0:
+                        barrier.wait()
+                    if trial.should_prune():
+                        raise optuna.TrialPruned()
+                return x * 9
+
+            study.optimize(objective, n_trials=24, n_jobs=8, catch=())
+            assert {t.state for t in study.trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def test_pickles() -> None:
