@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import json
 import sqlite3
@@ -121,12 +122,29 @@ def storage_key(study: optuna.study.Study) -> tuple[int, int]:
     return id(study._storage), study._study_id
 
 
-def first_trial_key(
-    trials: Sequence[optuna.trial.FrozenTrial],
-) -> tuple[int, datetime.datetime | None] | None:
-    """The id and start of the first of ``trials`` (in number order), or ``None``.
+TrialKey = tuple[int, int, datetime.datetime | None]
 
-    Caches keyed by :func:`storage_key` compare it to tell a study from one deleted before it
-    under the same id (SQLite gives a new row the id of the deleted last one) or name.
+
+def trial_key(trial: optuna.trial.FrozenTrial) -> TrialKey:
+    """The number, storage id and start of ``trial``."""
+    return trial.number, trial._trial_id, trial.datetime_start
+
+
+def extends(
+    trials: Sequence[optuna.trial.FrozenTrial], n: int, keys: Sequence[TrialKey | None]
+) -> bool:
+    """Whether ``trials`` (in number order) are ``n`` or more and hold the trials of ``keys``.
+
+    Caches keyed by :func:`storage_key` keep the keys of the first and the last trial they
+    were built from, to tell a study from one deleted before it under the same id (SQLite gives
+    a new row the id of the deleted last one, and ``study.add_trials`` copies the starts).
     """
-    return (trials[0]._trial_id, trials[0].datetime_start) if trials else None
+    if len(trials) < n:
+        return False
+    for key in keys:
+        if key is None:
+            continue
+        i = bisect.bisect_left(trials, key[0], key=lambda t: t.number)
+        if i == len(trials) or trial_key(trials[i]) != key:
+            return False
+    return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import datetime
 import logging
 import math
 import threading
@@ -25,7 +24,13 @@ from optuna_srm._features import (
     clean_curve,
     is_number,
 )
-from optuna_srm._optuna_private import first_trial_key, set_user_attrs, storage_key
+from optuna_srm._optuna_private import (
+    TrialKey,
+    extends,
+    set_user_attrs,
+    storage_key,
+    trial_key,
+)
 from optuna_srm._regression import REGRESSORS
 from optuna_srm._rule import StepModel, fit_step_model
 from optuna_srm._space import is_architecture_param
@@ -50,8 +55,8 @@ class _CacheEntry:
 class _StudyCache:
     """What the pruner derived from one study's finished (complete and pruned) trials."""
 
-    first: tuple[int, datetime.datetime | None] | None  # first_trial_key of those trials
     n_trials: int = -1  # how many there were when ``finished`` was derived
+    ends: tuple[TrialKey | None, ...] = ()  # the keys of the first and the last of them
     finished: list[FrozenTrial] = field(default_factory=list)  # complete, with value and curve
     best: float = -math.inf  # the best value among ``finished``, times the direction's sign
     horizon: int = 0  # the last step among ``finished``
@@ -228,8 +233,10 @@ class SRMPruner(BasePruner):
         prefix = _prefix(trial, step, sign)
         if not prefix.size:
             return False
-        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         with self._lock:
+            # Read inside the lock: a thread never sees fewer finished trials than the cache.
+            states = (TrialState.COMPLETE, TrialState.PRUNED)
+            trials = study.get_trials(deepcopy=False, states=states)
             cache = self._study_cache(study, trials, sign)
             if len(cache.finished) < self._n_startup_trials:
                 return False
@@ -269,19 +276,17 @@ class SRMPruner(BasePruner):
         """The cache of ``study``, whose finished trials are ``trials``, brought up to date.
 
         Finished trials never change and only grow in number, so the same count means the same
-        list, and a smaller one a list read before the cache's (by another thread). A different
-        first trial means a new study under the same key (deleted and created again): it starts
-        afresh, as it does when a trial numbered before all finished ones finishes.
+        list. Fewer trials, or trials without the first or the last of those the cache was
+        built from, mean a new study under the same key (deleted and created again): it starts
+        afresh.
         """
         key = storage_key(study)
-        first = first_trial_key(trials)
         cache = self._studies.get(key)
-        if cache is None or cache.first != first:
-            cache = self._studies[key] = _StudyCache(first)
-        if cache.n_trials >= len(trials):
+        if cache is None or not extends(trials, cache.n_trials, cache.ends):
+            cache = self._studies[key] = _StudyCache()
+        if cache.n_trials == len(trials):
             return cache
-        cache.n_trials = len(trials)
-        cache.finished = []
+        cache.finished, cache.best, cache.horizon = [], -math.inf, 0
         for t in trials:
             values = t.values  # (t.value checks the number of objectives at every call)
             complete = t.state == TrialState.COMPLETE and t.intermediate_values
@@ -289,6 +294,8 @@ class SRMPruner(BasePruner):
                 cache.finished.append(t)
                 cache.best = max(cache.best, sign * values[0])
                 cache.horizon = max(cache.horizon, t.last_step or 0)
+        cache.n_trials = len(trials)
+        cache.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
         return cache
 
     def _threshold(self, n: int) -> float:

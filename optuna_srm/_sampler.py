@@ -22,7 +22,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm._features import check_int, check_seed, is_number
-from optuna_srm._optuna_private import all_trials, first_trial_key, storage_key
+from optuna_srm._optuna_private import TrialKey, all_trials, extends, storage_key, trial_key
 from optuna_srm._pruner import PREDICTED_FINAL_ATTR
 from optuna_srm._qlearning import (
     DEFAULT_SCHEDULE,
@@ -52,8 +52,8 @@ class _Memory:
     """What one study has taught: the replay memory and the Q-table built from it."""
 
     q: QTable
-    first: tuple[int, datetime.datetime | None] | None  # first_trial_key of those trials
     seen: set[int] = field(default_factory=set)  # numbers of the trials looked at
+    ends: tuple[TrialKey, ...] = ()  # the keys of the first and the last of them
     last_key: tuple[datetime.datetime, int] = (_EPOCH, -1)
     trajectories: list[list[Transition]] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
@@ -372,24 +372,20 @@ class QLearningArchitectureSampler(BaseSampler):
         if memory is not None and for_trial is not None and memory.learned_for == for_trial:
             return memory
         trials = all_trials(study, _MEMORY_STATES)
-        first = first_trial_key(trials)
-        if memory is not None and memory.first == first and len(memory.seen) == len(trials):
+        if memory is not None and not extends(trials, len(memory.seen), memory.ends):
+            memory = None  # a new study under the same key (deleted and created again)
+        if memory is not None and len(memory.seen) == len(trials):
             memory.learned_for = for_trial
             return memory
         new = sorted(
             (t for t in trials if memory is None or t.number not in memory.seen),
             key=_finish_key,
         )
-        if (
-            memory is None
-            or memory.first != first
-            or (new and _finish_key(new[0]) < memory.last_key)
-        ):
-            # First call, a new study under the same key (deleted and created again), or a
-            # trial that finished before one already learned from became visible late: learn
-            # again from the start so that every worker agrees.
-            q = QTable(self._learning_rate, self._discount_factor, self._q_init)
-            memory = _Memory(q, first)
+        if memory is None or (new and _finish_key(new[0]) < memory.last_key):
+            # First call, a new study under the same key, or a trial that finished before one
+            # already learned from became visible late: learn again from the start so that
+            # every worker agrees.
+            memory = _Memory(QTable(self._learning_rate, self._discount_factor, self._q_init))
             new = sorted(trials, key=_finish_key)
             self._memories[key] = memory
         memory.learned_for = for_trial
@@ -406,6 +402,7 @@ class QLearningArchitectureSampler(BaseSampler):
             rng = np.random.default_rng([trial.number, _REPLAY_SALT])
             for i in rng.integers(len(memory.rewards), size=self._n_replays):
                 memory.q.learn(memory.trajectories[i], memory.rewards[i])
+        memory.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
         return memory
 
 

@@ -410,6 +410,49 @@ def test_a_study_created_again_under_the_same_id_is_learned_afresh(tmp_path: Pat
     assert any(t.user_attrs for t in again.trials)  # the pruner did check
 
 
+def test_a_study_created_again_from_the_same_warm_start_is_learned_afresh(
+    tmp_path: Path,
+) -> None:
+    # Both studies start with study.add_trials(base.trials), which copies the trials' starts,
+    # and SQLite gives their first trials the same ids: only their later trials differ.
+    base = optuna.create_study(direction="maximize")
+    for number in range(0, 16, 2):  # good trials, the best ending near 0.92
+        add_finished_trial(base, objective_curve(number, "maximize"))
+    storage = optuna.storages.get_storage(f"sqlite:///{tmp_path / 'studies.db'}")
+    reused = SRMPruner()
+
+    def warm_study(pruner: SRMPruner) -> optuna.Study:
+        study = optuna.create_study(
+            storage=storage, study_name="search", direction="maximize", pruner=pruner
+        )
+        study.add_trials(base.trials)
+        return study
+
+    def run_best_curve(study: optuna.Study) -> TrialState:
+        """Replay the curve that ends at 0.97 (trial BEST's)."""
+        trial = study.ask()
+        values = objective_curve(BEST, "maximize")
+        for step, value in enumerate(values):
+            trial.report(float(value), step)
+            if trial.should_prune():
+                study.tell(trial, state=TrialState.PRUNED)
+                return TrialState.PRUNED
+        study.tell(trial, float(values[-1]))
+        return TrialState.COMPLETE
+
+    first = warm_study(reused)
+    for _ in range(3):  # the first study ends above 0.97: there, the 0.97 curve may be stopped
+        add_finished_trial(first, objective_curve(BEST, "maximize") + 0.02)
+    run_best_curve(first)
+    optuna.delete_study(study_name="search", storage=storage)
+
+    again = warm_study(reused)
+
+    assert again._study_id == first._study_id  # the case at stake: the same storage and id
+    assert [t._trial_id for t in again.trials] == [t._trial_id for t in first.trials[:8]]
+    assert run_best_curve(again) == TrialState.COMPLETE  # the best of this study
+
+
 def test_checks_before_enough_trials_finished_fit_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -133,6 +133,32 @@ def test_a_study_created_again_under_the_same_id_is_learned_afresh(tmp_path: Pat
     assert sampler.q_values(again) == fresh.q_values(again)
 
 
+def test_a_study_created_again_from_the_same_warm_start_is_learned_afresh(
+    tmp_path: Path,
+) -> None:
+    # Both studies start with study.add_trials(base.trials), which copies the trials' starts,
+    # and SQLite gives their first trials the same ids: only their later trials differ.
+    base = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    base.optimize(_first_layer_objective("C(8,1,1)", "minimize"), n_trials=10)
+    storage = optuna.storages.get_storage(f"sqlite:///{tmp_path / 'studies.db'}")
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=30, seed=0)
+
+    def warm_study() -> optuna.Study:
+        study = optuna.create_study(storage=storage, study_name="search", sampler=sampler)
+        study.add_trials(base.trials)
+        return study
+
+    first = warm_study()
+    first.optimize(_first_layer_objective("C(16,3,1)", "minimize"), n_trials=15)
+    sampler.q_values(first)
+    optuna.delete_study(study_name="search", storage=storage)
+    again = warm_study()
+
+    assert again._study_id == first._study_id  # the case at stake: the same storage and id
+    fresh = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=30, seed=0)
+    assert sampler.q_values(again) == fresh.q_values(again)
+
+
 def test_pruned_trials_teach_their_predicted_final_value() -> None:
     def study_with(predicted: float | None) -> optuna.Study:
         study = optuna.create_study(direction="maximize")
