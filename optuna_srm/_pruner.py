@@ -143,7 +143,8 @@ class SRMPruner(BasePruner):
         n_warmup_steps:
             No pruning before this step; at least 0.
         interval_steps:
-            Check every this many steps after the warm-up; at least 1.
+            Check every this many steps after the warm-up (at the first step reported in each
+            interval, as Optuna's pruners do); at least 1.
         n_top_check:
             How many of the best finished trials the self-check replays; at least 1.
         max_train_trials:
@@ -215,7 +216,9 @@ class SRMPruner(BasePruner):
         step = trial.last_step
         if step is None or step < self._n_warmup_steps:
             return False
-        if (step - self._n_warmup_steps) % self._interval_steps:
+        # As Optuna's pruners: check at the first reported step of each interval.
+        boundary = step - (step - self._n_warmup_steps) % self._interval_steps
+        if max((s for s in trial.intermediate_values if s < step), default=-1) >= boundary:
             return False
         try:
             return self._prune(study, trial, step)
@@ -255,16 +258,16 @@ class SRMPruner(BasePruner):
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise ValueError(f"the model predicted {mean} with std {std}")
         p_improve = model.p_improve(mean, std, best)
-        set_user_attrs(
-            study,
-            trial,
-            {
-                PREDICTED_FINAL_ATTR: sign * mean,
-                "srm_predicted_std": std,
-                "srm_p_improve": p_improve,
-                "srm_step": step,
-            },
-        )
+        attrs = {
+            PREDICTED_FINAL_ATTR: sign * mean,
+            "srm_predicted_std": std,
+            "srm_p_improve": p_improve,
+            "srm_step": step,
+        }
+        set_user_attrs(study, trial, attrs)
+        # Trial.should_prune passes a shallow copy of the running trial's own FrozenTrial: with
+        # its user_attrs updated, the objective's trial.user_attrs shows the attrs too.
+        trial.user_attrs.update(attrs)
         # Stopping late saves little: the later the step, the more evidence it takes.
         first = min(trial.intermediate_values)
         saved = max(horizon - step, 0) / max(horizon - first + 1, 1)

@@ -93,7 +93,8 @@ def fit_step_model(
     The check replays the rule on the out-of-sample predictions: each of the ``n_top`` best
     training trials is compared with the next-best final value below its own. Had the rule
     stopped any of them (a trial that did beat its reference), the model does not yet rank
-    the best trials reliably at this step and is not trusted.
+    the best trials reliably at this step and is not trusted. Nor is a model whose
+    out-of-sample errors are all zero.
 
     Rows whose ``observed`` flag is false carry an estimated final value (of a trial stopped
     early): they train the regressor but take no part in the error scale or the check.
@@ -110,9 +111,11 @@ def fit_step_model(
     finals = finals[observed]
     out_of_sample = finals - residuals
     order = np.argsort(-finals)
-    trusted = True
+    # Out-of-sample errors of exactly zero (finished curves that all stayed flat) would make
+    # the rule certain about any curve on a handful of examples.
+    trusted = bool(np.any(np.abs(residuals) > 1e-9 * max(1.0, float(np.abs(finals).max()))))
     n = finals.size
-    for rank in range(min(n_top, n - 1)):
+    for rank in range(min(n_top, n - 1) if trusted else 0):
         top, below = order[rank], order[rank + 1]
         others = np.delete(np.arange(n), top)
         scale = local_scale(features[others], residuals[others], features[top : top + 1])

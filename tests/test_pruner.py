@@ -79,7 +79,7 @@ def add_finished_trial(
 
 def srm_attrs(study: optuna.Study, trial: optuna.Trial) -> dict[str, object]:
     """The pruner's attrs of a running trial, as the storage holds them."""
-    # Trial.user_attrs is the trial's own cached view: read the storage's through the study.
+    # Read what the storage holds, through the study.
     attrs = study.get_trials(deepcopy=False)[trial.number].user_attrs
     return {key: attrs[key] for key in SRM_ATTRS if key in attrs}
 
@@ -180,6 +180,25 @@ def test_records_its_prediction_on_checked_trials(behaviour_study: optuna.Study)
         assert attrs["srm_step"] in trial.intermediate_values
         if trial.state == TrialState.PRUNED:
             assert attrs["srm_step"] == trial.last_step
+
+
+def test_the_objective_sees_the_attrs_of_the_check() -> None:
+    direction = "maximize"
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    for number in range(10):
+        add_finished_trial(study, objective_curve(number, direction))
+    seen = []
+
+    def objective(trial: optuna.Trial) -> float:
+        for step, value in enumerate(objective_curve(trial.number, direction)[:5]):
+            trial.report(float(value), step)
+            trial.should_prune()
+            seen.append({k: v for k, v in trial.user_attrs.items() if k in SRM_ATTRS})
+        return float(value)
+
+    study.optimize(objective, n_trials=1)
+    assert [attrs["srm_step"] for attrs in seen] == list(range(5))
+    assert seen[-1] == srm_attrs(study, study.trials[-1])
 
 
 def test_predicted_final_is_in_the_objectives_units(behaviour_study: optuna.Study) -> None:
@@ -542,6 +561,27 @@ def test_interval_steps_argument() -> None:
             SRMPruner(interval_steps=value)  # type: ignore[arg-type]
 
 
+def test_interval_steps_on_sparse_steps() -> None:
+    # Steps 10, 20, ..., 200: as with Optuna's pruners, the check falls on the first step
+    # reported in each interval after the warm-up, even where no step is a multiple of it.
+    steps = list(range(10, 210, 10))
+    expected = {10: steps[:-1], 25: [10, 30, 60, 80, 110, 130, 160, 180]}  # [5, 30), [30, 55)...
+    for interval, first_in_each in expected.items():
+        study = optuna.create_study(
+            direction="maximize", pruner=SRMPruner(n_warmup_steps=5, interval_steps=interval)
+        )
+        for number in range(6):
+            add_finished_trial(study, accuracy_curve(number), steps)
+        trial = study.ask()
+        checked = []
+        for step, value in zip(steps, accuracy_curve(7), strict=True):
+            trial.report(float(value), step)
+            trial.should_prune()
+            if srm_attrs(study, trial).get("srm_step") == step:
+                checked.append(step)
+        assert checked == first_in_each
+
+
 def test_n_top_check_argument() -> None:
     for value in (1, 5, 100):
         study = _study_with_finished_trials(SRMPruner(n_top_check=value))
@@ -646,6 +686,21 @@ def test_identical_constant_curves(direction: str, caplog: pytest.LogCaptureFixt
 
     assert study.get_trials()[same.number].state == TrialState.COMPLETE
     _decided_or_warned(study, same, caplog)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_flat_finished_curves_do_not_make_it_certain(direction: str) -> None:
+    # Finished curves that stay flat, each at its own level, are predicted without error: a
+    # model that learned only that must not stop a curve that rises past them all.
+    sign = 1.0 if direction == "maximize" else -1.0
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    for level in (0.5, 0.6, 0.7, 0.8, 0.9):
+        add_finished_trial(study, [sign * level] * N_STEPS)
+    trial = study.ask()
+    for step, value in enumerate(sign * np.linspace(0.3, 0.99, N_STEPS)):
+        trial.report(float(value), step)
+        assert not trial.should_prune()
+    assert srm_attrs(study, trial)  # it did check
 
 
 def test_categorical_none_and_conditional_params(caplog: pytest.LogCaptureFixture) -> None:
