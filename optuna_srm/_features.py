@@ -85,10 +85,13 @@ class ParamEncoder:
         self.categories_: dict[str, list[str]] = {}
         for name in names:
             values = [p[name] for p in params if name in p]
-            if all(isinstance(v, bool | np.bool_) for v in values):
+            # Beside numbers or booleans only, None is a missing value; among other choices,
+            # a category of its own.
+            present = [v for v in values if v is not None]
+            if all(isinstance(v, bool | np.bool_) for v in present):
                 self.numeric_[name] = False
-            elif all(is_number(v) for v in values):
-                arr = np.asarray(values, dtype=float)
+            elif all(is_number(v) for v in present):
+                arr = np.asarray(present, dtype=float)
                 arr = arr[np.isfinite(arr)]
                 wide = arr.size > 0 and arr.min() > 0 and arr.max() > 100 * arr.min()
                 self.numeric_[name] = bool(name in self.log_names or wide)
@@ -108,7 +111,7 @@ class ParamEncoder:
             col = 0
             for name, log in self.numeric_.items():
                 value = p.get(name)
-                if is_number(value) or isinstance(value, bool):
+                if is_number(value) or isinstance(value, bool | np.bool_):
                     number = float(value)  # type: ignore[arg-type]
                     if log:
                         number = math.log10(number) if number > 0 else math.nan

@@ -18,6 +18,7 @@ from optuna_srm._features import (
     check_int,
     clean_curve,
     curve_features,
+    is_int,
 )
 from optuna_srm._regression import REGRESSORS, Regressor, make_regressor
 
@@ -38,6 +39,7 @@ _CLIP_MARGIN = 0.1
 # pruner's error scales near the top were wider (0.003-0.004 against 0.002-0.003 at steps
 # 27-29), enough to let it finish (benchmarks/README.md, pruning).
 _MIN_CATEGORY_COUNT = 2
+_MAX_FLOAT = int(np.finfo(float).max)
 
 
 class LengthModel:
@@ -315,11 +317,13 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
 def _check_curves(curves: Any, name: str) -> list[np.ndarray]:
     if isinstance(curves, str | bytes) or not hasattr(curves, "__len__"):
         raise ValueError(f"{name} must be a sequence of 1-D sequences, but got {curves!r}.")
+    if hasattr(curves, "to_numpy"):  # a pandas DataFrame iterates over its columns' labels
+        curves = curves.to_numpy()
     cleaned = []
     for i, curve in enumerate(curves):
         try:
             arr = np.asarray(curve, dtype=float)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise ValueError(f"{name}[{i}] must be a 1-D sequence of numbers: {error}") from None
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(
@@ -336,7 +340,7 @@ def _check_finals(final_values: Any, cleaned: list[np.ndarray]) -> np.ndarray:
         return np.array([c[-1] if c.size else np.nan for c in cleaned])
     try:
         finals = np.asarray(final_values, dtype=float).ravel()
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"final_values must hold numbers: {error}") from None
     if finals.size != len(cleaned):
         raise ValueError(
@@ -354,4 +358,9 @@ def _check_params(params: Params | None, n: int, name: str) -> list[Mapping[str,
     for i, p in enumerate(params_list):
         if not isinstance(p, Mapping):
             raise ValueError(f"{name}[{i}] must be a dict of hyperparameters, but got {p!r}.")
+        for key, value in p.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{name}[{i}] must have str names, but got {key!r}.")
+            if is_int(value) and abs(value) > _MAX_FLOAT:
+                raise ValueError(f"{name}[{i}][{key!r}] is too large for a float: {value}.")
     return params_list

@@ -146,6 +146,25 @@ def test_param_encoder_one_hot_encodes_none_and_mixed_choices() -> None:
     assert np.linalg.matrix_rank(encoded) == 3
 
 
+def test_param_encoder_takes_numpy_booleans_for_booleans() -> None:
+    python = ParamEncoder().fit([{"flag": True}, {"flag": False}])
+    numpy = ParamEncoder().fit([{"flag": np.True_}, {"flag": np.False_}])
+
+    for encoder in (python, numpy):
+        for flags in ([True, False], [np.True_, np.False_]):
+            encoded = encoder.transform([{"flag": flag} for flag in flags])
+            np.testing.assert_array_equal(encoded, [[1.0], [0.0]])
+
+
+def test_param_encoder_takes_none_beside_numbers_as_missing() -> None:
+    encoder = ParamEncoder().fit([{"lr": 0.1}, {"lr": None}, {"lr": 0.3}])
+
+    assert encoder.n_features == 1  # one numeric column, not a category per value
+    np.testing.assert_array_equal(
+        encoder.transform([{"lr": 0.2}, {"lr": None}, {}]), [[0.2], [np.nan], [np.nan]]
+    )
+
+
 def test_param_encoder_keeps_values_of_different_types_apart() -> None:
     # Optuna allows such choices side by side; their texts alone would merge them.
     values: list[object] = [1, "1", True, None, "None", np.int64(1)]

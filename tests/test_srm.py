@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -75,6 +76,9 @@ def test_accepts_lists_of_lists_as_well_as_arrays(train: np.ndarray) -> None:
     from_lists = SequentialRegressionModel().fit(train.tolist()).predict(train[:3, :5].tolist())
 
     np.testing.assert_allclose(from_lists, from_array)
+    frame = pd.DataFrame(train, columns=[f"epoch_{i}" for i in range(train.shape[1])])
+    from_frame = SequentialRegressionModel().fit(frame).predict(frame.iloc[:3, :5])
+    np.testing.assert_allclose(from_frame, from_array)  # rows are curves, as in an array
 
 
 def test_predicts_prefixes_of_every_length_at_once(
@@ -517,6 +521,7 @@ def test_integer_arguments_accept_numpy_integers(name: str, train: np.ndarray) -
         ([[0.1, 0.2], [[0.1, 0.2], [0.3, 0.4]], [0.5]], r"curves\[1\]"),
         ([[0.1, 0.2], [], [0.5]], r"curves\[1\]"),
         ([[0.1, 0.2], ["a", "b"], [0.5]], r"curves\[1\]"),
+        ([[0.1, 0.2], [10**400, 0.5], [0.5]], r"curves\[1\] must be a 1-D sequence of numbers"),
     ],
 )
 def test_fit_rejects_bad_curves(curves: Any, match: str) -> None:
@@ -531,6 +536,8 @@ def test_fit_rejects_bad_curves(curves: Any, match: str) -> None:
         [{"x": 1.0}] * 6,  # one too many
         [{"x": 1.0}, {"x": 2.0}, ("x", 3.0), {"x": 4.0}, {"x": 5.0}],
         [1.0, 2.0, 3.0, 4.0, 5.0],
+        [{"x": 1.0}, {"x": 10**400}, {"x": 3.0}, {"x": 4.0}, {"x": 5.0}],  # beyond a float
+        [{1: 1.0}] * 5,  # names must be str
     ],
 )
 def test_fit_rejects_bad_params(params: Any, train: np.ndarray) -> None:
@@ -549,6 +556,8 @@ def test_fit_rejects_final_values_of_another_length(
 def test_fit_rejects_final_values_that_are_not_numbers(train: np.ndarray) -> None:
     with pytest.raises(ValueError, match="final_values must hold numbers: could not convert"):
         SequentialRegressionModel().fit(train[:5], final_values=["a"] * 5)
+    with pytest.raises(ValueError, match="final_values must hold numbers: int too large"):
+        SequentialRegressionModel().fit(train[:5], final_values=[10**400] * 5)
 
 
 def test_a_parameter_without_any_finite_value_is_ignored_quietly(train: np.ndarray) -> None:
