@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 import optuna
 from optuna.pruners import HyperbandPruner
 from optuna.trial import FrozenTrial
 
 from optuna_srm._features import check_int, is_int
+from optuna_srm._pickling import LockAndCaches
 from optuna_srm._pruner import SRMPruner, check_single_objective
 
 _logger = logging.getLogger(__name__)
 
 
-class SRMHyperbandPruner(HyperbandPruner):
+class SRMHyperbandPruner(LockAndCaches, HyperbandPruner):
     """Hyperband whose trials are also stopped when a sequential regression model expects them
     to lose (after the paper's f-Hyperband).
 
@@ -107,15 +107,6 @@ class SRMHyperbandPruner(HyperbandPruner):
         self._srm = SRMPruner() if srm_pruner is None else srm_pruner
         # HyperbandPruner builds its brackets at its first check without a lock: threads of
         # study.optimize(n_jobs=...) could build them twice and then fail on every trial.
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]  # a lock cannot be pickled
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:

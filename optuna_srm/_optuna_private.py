@@ -24,11 +24,25 @@ def set_user_attrs(
     trial: optuna.trial.FrozenTrial | optuna.Trial,
     attrs: Mapping[str, Any],
 ) -> None:
-    """Write ``attrs`` as user attrs of the running ``trial`` through the study's storage.
+    """Write ``attrs`` as user attrs of the running ``trial``, as ``trial.set_user_attr`` would.
 
-    On a relational database they go in one multi-row upsert (instead of a commit, a trial
-    lookup and an upsert per key, which is what a pruner's check costs most on SQLite).
+    They go through the study's storage, and into the trial's own view: a running Trial's
+    ``user_attrs`` reads its cached FrozenTrial, whose dict the FrozenTrial that
+    ``Trial.should_prune`` hands a pruner shares (a shallow copy).
     """
+    _write_user_attrs(study, trial, attrs)
+    view = trial._cached_frozen_trial if isinstance(trial, optuna.Trial) else trial
+    view.user_attrs.update(attrs)
+
+
+def _write_user_attrs(
+    study: optuna.study.Study,
+    trial: optuna.trial.FrozenTrial | optuna.Trial,
+    attrs: Mapping[str, Any],
+) -> None:
+    """Write ``attrs`` to the storage; on a relational database in one multi-row upsert
+    (instead of a commit, a trial lookup and an upsert per key, which is what a pruner's check
+    costs most on SQLite)."""
     storage = study._storage
     backend = getattr(storage, "_backend", storage)
     if not isinstance(backend, RDBStorage):
@@ -58,12 +72,6 @@ def set_user_attrs(
         else:
             for key, value in attrs.items():
                 backend._set_trial_attr_without_commit(session, table, trial._trial_id, key, value)
-
-
-def set_trial_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
-    """``trial.set_user_attr`` for every item of ``attrs``, in one transaction."""
-    set_user_attrs(trial.study, trial, attrs)
-    trial._cached_frozen_trial.user_attrs.update(attrs)
 
 
 def set_trial_params(

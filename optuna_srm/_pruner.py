@@ -7,7 +7,6 @@ import logging
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import optuna
@@ -31,6 +30,7 @@ from optuna_srm._optuna_private import (
     storage_key,
     trial_key,
 )
+from optuna_srm._pickling import LockAndCaches
 from optuna_srm._regression import REGRESSORS
 from optuna_srm._rule import StepModel, fit_step_model
 from optuna_srm._space import is_architecture_param
@@ -63,7 +63,7 @@ class _StudyCache:
     steps: dict[int, _CacheEntry] = field(default_factory=dict)  # the model of each step
 
 
-class SRMPruner(BasePruner):
+class SRMPruner(LockAndCaches, BasePruner):
     """Pruner that stops trials whose predicted final value is unlikely to beat the best.
 
     At every step a sequential regression model predicts the running trial's final value from
@@ -163,6 +163,8 @@ class SRMPruner(BasePruner):
     https://arxiv.org/abs/1705.10823.
     """
 
+    _CACHES = ("_studies",)
+
     def __init__(
         self,
         relative_threshold: float = 0.02,
@@ -198,17 +200,6 @@ class SRMPruner(BasePruner):
         self._studies: dict[tuple[int, int], _StudyCache] = {}
         # study.optimize(n_jobs=...) calls prune from several threads: one at a time updates
         # the caches and fits.
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The lock cannot be pickled; the caches are derived from the storage again.
-        state = self.__dict__.copy()
-        del state["_lock"], state["_studies"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._studies = {}
         self._lock = threading.Lock()
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
@@ -265,9 +256,6 @@ class SRMPruner(BasePruner):
             "srm_step": step,
         }
         set_user_attrs(study, trial, attrs)
-        # Trial.should_prune passes a shallow copy of the running trial's own FrozenTrial: with
-        # its user_attrs updated, the objective's trial.user_attrs shows the attrs too.
-        trial.user_attrs.update(attrs)
         # Stopping late saves little: the later the step, the more evidence it takes.
         first = min(trial.intermediate_values)
         saved = max(horizon - step, 0) / max(horizon - first + 1, 1)

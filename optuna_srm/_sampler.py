@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm._features import check_int, check_seed, is_number
 from optuna_srm._optuna_private import TrialKey, all_trials, extends, storage_key, trial_key
+from optuna_srm._pickling import LockAndCaches
 from optuna_srm._pruner import PREDICTED_FINAL_ATTR
 from optuna_srm._qlearning import (
     DEFAULT_SCHEDULE,
@@ -60,7 +61,7 @@ class _Memory:
     learned_for: int | None = None  # the trial whose sampling last brought it up to date
 
 
-class QLearningArchitectureSampler(BaseSampler):
+class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
     """Sampler that proposes architectures by MetaQNN's Q-learning.
 
     The layers that :func:`~optuna_srm.suggest_architecture` asks for are chosen
@@ -131,6 +132,8 @@ class QLearningArchitectureSampler(BaseSampler):
         seed: Seed of the epsilon-greedy choices.
     """
 
+    _CACHES = ("_memories",)
+
     #: Baker et al. (ICLR 2017), Table 2: ``(epsilon, n_models)`` for SVHN and CIFAR-10.
     PAPER_EPSILON_SCHEDULE: ClassVar[tuple[tuple[float, int], ...]] = PAPER_SCHEDULE
 
@@ -177,17 +180,6 @@ class QLearningArchitectureSampler(BaseSampler):
         self._lock = threading.Lock()
         self._warned_foreign = False  # about layer params of another space
         self._unscaled = n_trials is None and epsilon_schedule is None  # warn at the first layer
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The lock cannot be pickled; what was learned is derived from the storage again.
-        state = self.__dict__.copy()
-        del state["_lock"], state["_memories"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._memories = {}
-        self._lock = threading.Lock()
 
     @property
     def space(self) -> MetaQNNSpace:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 
 from optuna_srm._layers import Layer, format_architecture
-from optuna_srm._optuna_private import fixed_params, set_trial_params, set_trial_user_attrs
+from optuna_srm._optuna_private import fixed_params, set_trial_params, set_user_attrs
 from optuna_srm._space import MetaQNNSpace, is_architecture_param
 
 ARCHITECTURE_ATTR = "architecture"
@@ -81,7 +81,7 @@ def suggest_architecture(
         NUM_PARAMS_ATTR: features["num_params"],
     }
     if isinstance(trial, optuna.Trial):
-        set_trial_user_attrs(trial, attrs)
+        set_user_attrs(trial.study, trial, attrs)
     else:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
