@@ -55,7 +55,12 @@ def _write_user_attrs(
         for key, value in attrs.items()
     ]
     with _create_scoped_session(backend.scoped_session, True) as session:
-        # No lookup of the trial's state: the callers write to the trial they are running.
+        # As Optuna's storages: a finished trial (should_prune after study.tell) is not updated.
+        query = session.query(models.TrialModel.state).filter_by(trial_id=trial._trial_id)
+        state = query.scalar()
+        if state is None:
+            raise KeyError(f"No trial with trial_id {trial._trial_id} exists.")
+        backend.check_trial_is_updatable(trial._trial_id, state)
         dialect = backend.engine.name
         if dialect == "postgresql" or (dialect == "sqlite" and _SQLITE_UPSERT):
             insert = sqlite.insert if dialect == "sqlite" else postgresql.insert

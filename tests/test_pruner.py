@@ -239,6 +239,26 @@ def test_prunes_through_every_storage(storage: BaseStorage, direction: str) -> N
         assert trial.user_attrs["srm_predicted_final"] == pytest.approx(final, abs=0.2)
 
 
+def test_should_prune_after_tell_leaves_the_finished_trial_alone(
+    storage: BaseStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On SQLite and PostgreSQL the pruner's one-statement upsert wrote its attrs to the
+    # finished trial; Optuna's storages refuse to update one.
+    study = optuna.create_study(direction="maximize", storage=storage, pruner=SRMPruner())
+    for number in range(8):
+        add_finished_trial(study, accuracy_curve(2 * number + 1, 10))
+    trial = study.ask()
+    for step, value in enumerate(accuracy_curve(3, 5)):
+        trial.report(float(value), step)
+    study.tell(trial, 0.4)
+
+    with caplog.at_level(logging.WARNING, logger=PRUNER_LOGGER):
+        assert trial.should_prune() is False
+
+    assert "srm_step" not in study.get_trials()[trial.number].user_attrs
+    assert pruner_warnings(caplog)
+
+
 # Irregular steps, curves of different lengths, NaN and infinite values.
 
 
