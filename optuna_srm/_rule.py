@@ -33,7 +33,8 @@ def p_exceed(need: np.ndarray | float, scale: np.ndarray | float, n: int) -> np.
     tails than a Gaussian while the scale rests on few out-of-sample errors.
     """
     df = max(n - 1, 1)
-    return np.atleast_1d(student_t.sf(np.asarray(need) / np.maximum(scale, 1e-12), df))
+    tiny = np.finfo(float).tiny
+    return np.atleast_1d(student_t.sf(np.asarray(need) / np.maximum(scale, tiny), df))
 
 
 @dataclass
@@ -69,12 +70,13 @@ def local_scale(train: np.ndarray, residuals: np.ndarray, x: np.ndarray) -> np.n
     n = residuals.size
     dist = np.sum((x[:, None, :] - train[None, :, :]) ** 2, axis=2) / max(train.shape[1], 1)
     weights = np.exp(-dist)
-    squares = residuals**2
+    # In units of the largest error, so that squares of objectives like 1e200 stay finite.
+    unit = float(np.abs(residuals).max(initial=0.0)) or 1.0
+    squares = (residuals / unit) ** 2
     local = (weights @ squares + _SCALE_PRIOR * squares.mean()) / (
         weights.sum(axis=1) + _SCALE_PRIOR
     )
-    floor = 1e-9 * max(1.0, float(np.abs(residuals).max(initial=0.0)))
-    return np.asarray(np.maximum(np.sqrt(local * (n + 1) / n), floor))
+    return np.asarray(np.maximum(np.sqrt(local * (n + 1) / n), 1e-9) * unit)
 
 
 def fit_step_model(
@@ -113,7 +115,7 @@ def fit_step_model(
     order = np.argsort(-finals)
     # Out-of-sample errors of exactly zero (finished curves that all stayed flat) would make
     # the rule certain about any curve on a handful of examples.
-    trusted = bool(np.any(np.abs(residuals) > 1e-9 * max(1.0, float(np.abs(finals).max()))))
+    trusted = bool(np.any(np.abs(residuals) > 1e-9 * model.units_.size))
     n = finals.size
     for rank in range(min(n_top, n - 1) if trusted else 0):
         top, below = order[rank], order[rank + 1]

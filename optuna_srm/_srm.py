@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,10 @@ class LengthModel:
     The features of a prediction are clipped, one by one, to the range of the training
     features (widened by ``_CLIP_MARGIN``): far outside it a regression extrapolates wildly (a
     curve that collapsed and recovered, a learning rate beyond those of the finished trials).
+
+    Curves and finals are first brought to a range of about ``[-1, 1]`` (``units_``), so that
+    objectives of any magnitude, 1e-12 or 1e200, are fitted as precisely as accuracies; means,
+    ``residuals_`` and ``sigma_`` are in the objective's own units.
     """
 
     def __init__(self, make_regressor: Callable[[], Regressor], *, level: bool = True) -> None:
@@ -66,6 +71,9 @@ class LengthModel:
             self._fit(prefixes, params, finals)
 
     def _fit(self, prefixes: Sequence[np.ndarray], params: np.ndarray, finals: np.ndarray) -> None:
+        self.units_ = Units.fit(np.concatenate([*prefixes, finals]))
+        prefixes = [self.units_.to(p) for p in prefixes]
+        finals = self.units_.to(finals)
         x = _design(prefixes, params)
         # A column without a finite value (a parameter that no training curve has) stays 0.
         seen = np.isfinite(x).any(axis=0)
@@ -94,10 +102,11 @@ class LengthModel:
             predicted = regressor.fit(x, (target - center) / scale) * scale + center
             out_of_sample += (predicted + offset) / len(offsets)
             self.targets_.append((regressor, center, scale, offset is last))
-        self.residuals_ = finals - out_of_sample
+        residuals = finals - out_of_sample
+        self.residuals_ = residuals * self.units_.size
         n = len(finals)
         # Finite-sample inflation: a new point's error exceeds the LOO errors' spread.
-        self.sigma_ = float(np.sqrt(np.mean(self.residuals_**2) * (n + 1) / n))
+        self.sigma_ = float(np.sqrt(np.mean(residuals**2) * (n + 1) / n) * self.units_.size)
 
     def predict(self, prefixes: Sequence[np.ndarray], params: np.ndarray) -> np.ndarray:
         x = self.standardised_features(prefixes, params)
@@ -106,20 +115,51 @@ class LengthModel:
     def predict_standardised(self, x: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Predict from standardised features ``x`` and the prefixes' ``last`` values."""
         x = np.clip(x, self.low_, self.high_)
+        last = self.units_.to(last)
         mean = np.zeros(len(x))
         for regressor, center, scale, is_gain in self.targets_:
             mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)
-        return np.asarray(mean / len(self.targets_))
+        return self.units_.back(mean / len(self.targets_))
 
     def standardised_features(
         self, prefixes: Sequence[np.ndarray], params: np.ndarray
     ) -> np.ndarray:
         """The regressor's input for ``prefixes`` and encoded ``params``."""
-        return self._standardise(_design(prefixes, params))
+        return self._standardise(_design([self.units_.to(p) for p in prefixes], params))
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
         x = (x - self.center_) / self.scale_
         return np.where(np.isfinite(x), x, 0.0)
+
+
+@dataclass(frozen=True)
+class Units:
+    """An affine map of an objective's values to about ``[-1, 1]``: ``(v / peak - mid) / spread``
+    in two steps, so that neither 1e-300 nor 1e300 over- or underflows on the way."""
+
+    peak: float
+    mid: float
+    spread: float
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Units:
+        """The map of the finite ``values`` (1 where they are all zero or all equal)."""
+        values = values[np.isfinite(values)]
+        peak = float(np.max(np.abs(values), initial=0.0)) or 1.0
+        mid = float(np.median(values / peak)) if values.size else 0.0
+        spread = float(np.max(np.abs(values / peak - mid), initial=0.0)) or 1.0
+        return cls(peak, mid, spread)
+
+    @property
+    def size(self) -> float:
+        """What one unit is worth in the objective's own units."""
+        return self.peak * self.spread
+
+    def to(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray((values / self.peak - self.mid) / self.spread)
+
+    def back(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray((values * self.spread + self.mid) * self.peak)
 
 
 def _design(prefixes: Sequence[np.ndarray], params: np.ndarray) -> np.ndarray:

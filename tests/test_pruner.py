@@ -53,12 +53,12 @@ def objective_curve(
 
 
 def make_objective(
-    direction: str, n_steps: int = N_STEPS, best: int = BEST
+    direction: str, n_steps: int = N_STEPS, best: int = BEST, scale: float = 1.0
 ) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
         trial.suggest_float("lr", 1e-4, 1e-1, log=True)
         trial.suggest_categorical("optimizer", ["adam", "sgd"])
-        values = objective_curve(trial.number, direction, n_steps, best)
+        values = objective_curve(trial.number, direction, n_steps, best) * scale
         for step, value in enumerate(values):
             trial.report(float(value), step)
             if trial.should_prune():
@@ -747,16 +747,38 @@ def test_categorical_none_and_conditional_params(caplog: pytest.LogCaptureFixtur
 
 
 def test_values_near_the_float_limit(caplog: pytest.LogCaptureFixture) -> None:
-    # Squares of these values overflow: the model cannot be fitted meaningfully.
+    # Squares of these values overflow: the model works in units of their range instead.
     study = optuna.create_study(direction="maximize", pruner=SRMPruner())
     for number in range(6):
         add_finished_trial(study, np.random.default_rng(number).uniform(-1, 1, 10) * 1e300)
 
-    with np.errstate(all="ignore"):
+    with np.errstate(all="raise"):
         trial = _run_to_the_end(study, np.linspace(-1.0, 1.0, 10) * 1e300, caplog)
 
     assert study.get_trials()[trial.number].state == TrialState.COMPLETE
-    _decided_or_warned(study, trial, caplog)
+    assert not pruner_warnings(caplog)
+    assert 0.0 <= study.get_trials()[trial.number].user_attrs["srm_p_improve"] <= 1.0
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e200])
+def test_objectives_of_any_scale_are_pruned_alike(scale: float) -> None:
+    # Scaled by 1e-12, the curves were constant columns to the model and the error floor of
+    # 1e-9 dwarfed every error: nothing was pruned. Scaled by 1e200, squares overflowed.
+    studies = []
+    for factor in (1.0, scale):
+        study = optuna.create_study(
+            direction="maximize", pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(0)
+        )
+        study.optimize(make_objective("maximize", scale=factor), n_trials=N_TRIALS)
+        studies.append(study)
+
+    plain, mapped = ([(t.state, t.last_step) for t in s.trials] for s in studies)
+    assert plain == mapped
+    assert sum(state == TrialState.PRUNED for state, _ in plain) >= 10
+    p_plain, p_mapped = (
+        [t.user_attrs.get("srm_p_improve", -1.0) for t in s.trials] for s in studies
+    )
+    np.testing.assert_allclose(p_mapped, p_plain, rtol=1e-6, atol=1e-12)
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)

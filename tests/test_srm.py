@@ -403,6 +403,28 @@ def test_a_hyperparameter_with_one_value_is_a_constant_feature(
         np.testing.assert_allclose(at_01, at_05)
 
 
+@pytest.mark.parametrize(
+    ("scale", "shift"), [(1e-12, 0.0), (1e-12, 3e-9), (1e200, -1e201), (-1.0, 7.0)]
+)
+def test_predictions_follow_the_objective_at_any_scale(
+    train: np.ndarray, held_out: np.ndarray, scale: float, shift: float
+) -> None:
+    # An objective of 1e-12 lost its curve features as constant columns; one of 1e200
+    # overflowed the variance to NaN. The model must treat every affine image of a curve alike.
+    lrs = [{"lr": lr} for lr in np.linspace(0.01, 0.1, len(train))]
+    reference = SequentialRegressionModel().fit(train, lrs)
+    mapped = SequentialRegressionModel().fit(train * scale + shift, lrs)
+    for k in (1, 5, 20):
+        prefixes = held_out[:20, :k]
+        params = [{"lr": 0.05}] * 20
+        mean, std = reference.predict(prefixes, params)
+        mapped_mean, mapped_std = mapped.predict(prefixes * scale + shift, params)
+        np.testing.assert_allclose(
+            mapped_mean, mean * scale + shift, rtol=1e-6, atol=1e-6 * abs(scale)
+        )
+        np.testing.assert_allclose(mapped_std, std * abs(scale), rtol=1e-6)
+
+
 def _read_metaqnn(path: Path) -> tuple[np.ndarray, list[dict[str, float]]]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
