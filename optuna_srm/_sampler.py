@@ -194,6 +194,7 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
 
         States read ``"depth|previous layer|size bin"``; pairs never updated are left out.
         """
+        _check_single_objective(study)
         with self._lock:
             memory = self._learn(study)
             return {state: dict(row) for state, row in memory.q.values.items()}
@@ -351,6 +352,9 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
             predicted = trial.user_attrs.get(PREDICTED_FINAL_ATTR)
             if isinstance(predicted, int | float) and not isinstance(predicted, bool):
                 value = float(predicted)
+            elif value is None and trial.last_step is not None:
+                # study.tell sets a pruned trial's value to its last report; add_trial does not.
+                value = trial.intermediate_values[trial.last_step]
         if value is None or not math.isfinite(value):
             return None
         return value if study.direction == StudyDirection.MAXIMIZE else -value

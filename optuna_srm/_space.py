@@ -338,6 +338,7 @@ class MetaQNNSpace:
         ``depth`` counts the layers other than dropout, ``SM`` included (the ``depth`` column
         of the paper's data set).
         """
+        check_layers(layers)
         depth = sum(not isinstance(layer, Dropout) for layer in layers)
         return {"depth": depth, "num_params": self.count_params(layers)}
 

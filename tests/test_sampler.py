@@ -181,6 +181,18 @@ def test_pruned_trials_teach_their_predicted_final_value() -> None:
     assert learned(study_with(0.3)) == pytest.approx(0.3)
     # Without a prediction, the pruned trial's value (its last report) is the reward.
     assert learned(study_with(None)) == pytest.approx(0.1)
+    # ... also for a pruned trial added by hand, which has no value, only its reports.
+    added = optuna.create_study(direction="maximize")
+    (source,) = study_with(None).trials
+    added.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.PRUNED,
+            params=source.params,
+            distributions=source.distributions,
+            intermediate_values={0: 0.3, 3: 0.7},
+        )
+    )
+    assert learned(added) == pytest.approx(0.7)
 
 
 def test_failed_and_foreign_trials_teach_nothing() -> None:
@@ -359,6 +371,20 @@ def test_valid_arguments_run(kwargs: dict[str, object]) -> None:
         n_trials=8,
     )
     assert len(study.trials) == 8
+
+
+def test_multi_objective_studies_are_rejected_by_name() -> None:
+    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=3)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=RandomSampler(0))
+    study.optimize(
+        lambda t: (float(len(optuna_srm.suggest_architecture(t, SPACE))), 1.0), n_trials=3
+    )
+    message = "QLearningArchitectureSampler does not support multi-objective studies"
+    with pytest.raises(ValueError, match=message):
+        sampler.q_values(study)
+    study.sampler = sampler
+    with pytest.raises(ValueError, match=message):
+        study.optimize(lambda t: (float(len(optuna_srm.suggest_architecture(t, SPACE))), 1.0))
 
 
 def test_q_init_is_the_value_of_unvisited_pairs() -> None:

@@ -411,6 +411,9 @@ def test_validate_rejects_what_is_not_layer_specs() -> None:
         space.validate("[C(64,3,1), SM(10)]")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"layers\[0\] must be a layer spec"):
         space.count_params(["C(64,3,1)", "SM(10)"])  # type: ignore[list-item]
+    for not_layers in (None, 5):
+        with pytest.raises(ValueError, match="layers must be a sequence of layer specs"):
+            space.features(not_layers)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", ["[]", "[C(64,3,1)]", "[C(64,3,1), P(2,2), D(1,1)]"])
