@@ -40,6 +40,12 @@ _CLIP_MARGIN = 0.1
 # pruner's error scales near the top were wider (0.003-0.004 against 0.002-0.003 at steps
 # 27-29), enough to let it finish (benchmarks/README.md, pruning).
 _MIN_CATEGORY_COUNT = 2
+# A prediction's change from the last value is clipped to the training curves' changes,
+# widened by this fraction of their range on each side but never past zero. Wider than the
+# features' margin: with 0.1, metaqnn_svhn's R2 at 25% of the curve fell from 0.73 to 0.54 in
+# its worst draw (benchmarks/prediction.py); with 1.0 it is 0.66, and the OLS pruner no
+# longer stops curves that beat the best one all along (tests/test_pruner.py).
+_GAIN_MARGIN = 1.0
 _MAX_FLOAT = int(np.finfo(float).max)
 
 
@@ -55,6 +61,11 @@ class LengthModel:
     The features of a prediction are clipped, one by one, to the range of the training
     features (widened by ``_CLIP_MARGIN``): far outside it a regression extrapolates wildly (a
     curve that collapsed and recovered, a learning rate beyond those of the finished trials).
+    Features clipped one by one can still make a curve that no run had (its last value clipped,
+    its minimum not), so the predicted change from the last value is clipped too, to the range
+    of the training curves' changes from the same length (widened by ``_GAIN_MARGIN``, never
+    past zero): where every training curve improved after this length, no prediction says the
+    curve will get worse.
 
     Curves and finals are first brought to a range of about ``[-1, 1]`` (``units_``), so that
     objectives of any magnitude, 1e-12 or 1e200, are fitted as precisely as accuracies; means,
@@ -75,22 +86,37 @@ class LengthModel:
         prefixes = [self.units_.to(p) for p in prefixes]
         finals = self.units_.to(finals)
         x = _design(prefixes, params)
+        # Columns are centred and scaled in units of their largest finite value, so that the
+        # sums of a mean or a variance neither overflow (1e306) nor fall below the floor of a
+        # constant column (1e-12).
+        self.peak_ = np.max(np.abs(x), axis=0, initial=0.0, where=np.isfinite(x))
+        self.peak_[self.peak_ == 0.0] = 1.0
+        in_peaks = x / self.peak_
         # A column without a finite value (a parameter that no training curve has) stays 0.
         seen = np.isfinite(x).any(axis=0)
         self.center_ = np.zeros(x.shape[1])
-        self.center_[seen] = np.nanmean(x[:, seen], axis=0)
+        self.center_[seen] = np.nanmean(in_peaks[:, seen], axis=0)
         self.center_[~np.isfinite(self.center_)] = 0.0
         self.scale_ = np.zeros(x.shape[1])
-        self.scale_[seen] = np.nanstd(x[:, seen], axis=0)
+        self.scale_[seen] = np.nanstd(in_peaks[:, seen], axis=0)
         # A constant column has a std of rounding noise (1e-17 for 0.1s): dividing by it would
         # turn any other value into a feature of 1e15.
-        constant = ~(self.scale_ > 1e-9 * np.maximum(np.abs(self.center_), 1.0))
+        constant = ~(self.scale_ > 1e-9)
         self.scale_[constant] = 1.0
         x = self._standardise(x)
         low, high = x.min(axis=0), x.max(axis=0)
         self.low_ = low - _CLIP_MARGIN * (high - low)
         self.high_ = high + _CLIP_MARGIN * (high - low)
         last = np.array([p[-1] for p in prefixes])
+        gains = finals - last
+        low, high = gains.min(), gains.max()
+        self.gain_low_ = low - _GAIN_MARGIN * (high - low)
+        self.gain_high_ = high + _GAIN_MARGIN * (high - low)
+        # The margin never turns the sign of the training curves' changes.
+        if low >= 0.0:
+            self.gain_low_ = max(self.gain_low_, 0.0)
+        if high <= 0.0:
+            self.gain_high_ = min(self.gain_high_, 0.0)
         self.targets_ = []
         offsets = (np.zeros_like(last), last) if self.level else (last,)
         out_of_sample = np.zeros(len(finals))
@@ -119,7 +145,8 @@ class LengthModel:
         mean = np.zeros(len(x))
         for regressor, center, scale, is_gain in self.targets_:
             mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)
-        return self.units_.back(mean / len(self.targets_))
+        gain = np.clip(mean / len(self.targets_) - last, self.gain_low_, self.gain_high_)
+        return self.units_.back(last + gain)
 
     def standardised_features(
         self, prefixes: Sequence[np.ndarray], params: np.ndarray
@@ -128,7 +155,7 @@ class LengthModel:
         return self._standardise(_design([self.units_.to(p) for p in prefixes], params))
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
-        x = (x - self.center_) / self.scale_
+        x = (x / self.peak_ - self.center_) / self.scale_
         return np.where(np.isfinite(x), x, 0.0)
 
 

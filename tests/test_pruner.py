@@ -805,3 +805,37 @@ def test_a_param_far_outside_the_finished_trials_is_not_extrapolated(direction: 
     checked = [p for p in predicted if isinstance(p, float)]
     assert checked
     assert all(2 * low - high <= p <= 2 * high - low for p in checked), checked
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("seed", [3, 6, 7])
+def test_a_curve_better_than_the_best_all_along_is_never_pruned(direction: str, seed: int) -> None:
+    # Features clipped one by one to the finished trials' ranges make a curve no run had (its
+    # last value clipped, its minimum not): the OLS fit predicted it would lose more than any
+    # finished curve did, and pruned the best curve shifted 0.2 better in 27 of 80 such
+    # studies (these seeds in both directions).
+    sign = 1.0 if direction == "maximize" else -1.0
+    rng = np.random.default_rng(seed)
+    distributions = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    study = optuna.create_study(direction=direction, pruner=SRMPruner(regressor="ols"))
+    steps = np.arange(15)
+    for shape in range(12):
+        final = rng.uniform(0.3, 0.9)
+        if shape % 3 == 0:  # a saturating rise
+            curve = final - rng.uniform(0.1, 0.4) * np.exp(-rng.uniform(0.1, 0.5) * steps)
+        elif shape % 3 == 1:  # flat
+            curve = np.full(len(steps), final)
+        else:  # a late jump
+            curve = np.where(steps < rng.integers(8, 15), final - rng.uniform(0.1, 0.3), final)
+        trial = study.ask(distributions)
+        for step, value in enumerate(sign * (curve + rng.normal(0.0, 0.005, len(steps)))):
+            trial.report(float(value), step)
+        study.tell(trial, float(value))
+
+    best = study.best_trial
+    study.enqueue_trial(best.params)
+    trial = study.ask(distributions)
+    for step in steps:
+        trial.report(best.intermediate_values[step] + sign * 0.2, step)
+        assert not trial.should_prune(), step
+    assert srm_attrs(study, trial)  # it did check

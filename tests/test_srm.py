@@ -425,6 +425,25 @@ def test_predictions_follow_the_objective_at_any_scale(
         np.testing.assert_allclose(mapped_std, std * abs(scale), rtol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e-300, 1e-12, 1e306])
+def test_hyperparameters_of_any_scale_are_fitted_alike(
+    train: np.ndarray, held_out: np.ndarray, scale: float
+) -> None:
+    # Means and variances of a column near 1e306 overflowed (every fit failed); a column of
+    # 1e-12s had a std below the floor that marks constant columns, and was ignored.
+    lrs = np.linspace(0.01, 0.1, len(train))
+    reference = SequentialRegressionModel().fit(train, [{"lr": lr} for lr in lrs])
+    with np.errstate(over="raise"):
+        scaled = SequentialRegressionModel().fit(train, [{"lr": lr * scale} for lr in lrs])
+        for k in (3, 10):
+            prefixes = held_out[:20, :k]
+            lr = np.linspace(0.0, 0.2, 20)
+            mean, std = reference.predict(prefixes, [{"lr": v} for v in lr])
+            scaled_mean, scaled_std = scaled.predict(prefixes, [{"lr": v * scale} for v in lr])
+            np.testing.assert_allclose(scaled_mean, mean, rtol=1e-6)
+            np.testing.assert_allclose(scaled_std, std, rtol=1e-6)
+
+
 def _read_metaqnn(path: Path) -> tuple[np.ndarray, list[dict[str, float]]]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
