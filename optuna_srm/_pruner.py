@@ -42,6 +42,8 @@ _logger = logging.getLogger(__name__)
 PREDICTED_FINAL_ATTR = "srm_predicted_final"
 # A cached step model is reused until the finished trials have grown by this fraction.
 _REFIT_GROWTH = 0.1
+# Learn from at most this many finished trials unless told otherwise.
+_DEFAULT_MAX_TRAIN_TRIALS = 200
 
 
 @dataclass
@@ -49,6 +51,7 @@ class _CacheEntry:
     n_finished: int  # how many finished trials the study had when the model was fitted
     encoder: ParamEncoder
     model: StepModel | None
+    leader: float = math.inf  # the best value of the finished trials at this step
 
 
 @dataclass
@@ -60,6 +63,7 @@ class _StudyCache:
     finished: list[FrozenTrial] = field(default_factory=list)  # complete, with value and curve
     best: float = -math.inf  # the best value among ``finished``, times the direction's sign
     horizon: int = 0  # the last step among ``finished``
+    grid: list[int] = field(default_factory=list)  # the steps the models' finished trials reported
     steps: dict[int, _CacheEntry] = field(default_factory=dict)  # the model of each step
 
 
@@ -85,7 +89,9 @@ class SRMPruner(LockAndCaches, BasePruner):
     probability comes from Student's t with ``n - 1`` degrees of freedom around the prediction,
     scaled by the leave-one-out errors of nearby finished trials. A running trial's features
     beyond the range of the finished trials' (a learning rate larger than any tried so far)
-    are clipped to it (widened by a tenth), so no trial is stopped on a wild extrapolation.
+    are clipped to it (widened by a tenth), so no trial is stopped on a wild extrapolation,
+    and a trial whose value at a step is at least the best of the finished trials' at that step
+    is never stopped there.
     Before it prunes at a step, the model must pass a self-check: replayed on the
     ``n_top_check`` best finished trials, each against the next-best final value below its
     own, the rule must not stop any of them. That keeps the pruner from stopping trials at
@@ -149,7 +155,8 @@ class SRMPruner(LockAndCaches, BasePruner):
             How many of the best finished trials the self-check replays; at least 1.
         max_train_trials:
             Learn from at most this many finished trials (the latest ones), which bounds the
-            cost of a fit as the study grows; at least ``n_startup_trials``.
+            cost of a fit as the study grows; at least ``n_startup_trials``. ``None`` (the
+            default) means 200, or ``n_startup_trials`` where that is more.
         regressor:
             The regression model: ``"auto"`` (kernel ridge regression of the gain over the
             last value, with the RBF plus linear kernel that closed-form leave-one-out
@@ -173,7 +180,7 @@ class SRMPruner(LockAndCaches, BasePruner):
         *,
         interval_steps: int = 1,
         n_top_check: int = 5,
-        max_train_trials: int = 200,
+        max_train_trials: int | None = None,
         regressor: str = "auto",
         seed: int | None = None,
     ) -> None:
@@ -185,6 +192,8 @@ class SRMPruner(LockAndCaches, BasePruner):
         check_int("n_warmup_steps", n_warmup_steps, 0)
         check_int("interval_steps", interval_steps, 1)
         check_int("n_top_check", n_top_check, 1)
+        if max_train_trials is None:
+            max_train_trials = max(_DEFAULT_MAX_TRAIN_TRIALS, n_startup_trials)
         check_int("max_train_trials", max_train_trials, n_startup_trials)
         if regressor not in REGRESSORS:
             raise ValueError(f"regressor must be one of {REGRESSORS}, but got {regressor=}.")
@@ -234,13 +243,19 @@ class SRMPruner(LockAndCaches, BasePruner):
             cache = self._study_cache(study, trials, sign)
             if len(cache.finished) < self._n_startup_trials:
                 return False
+            # Steps between two that the finished trials reported see the same finished
+            # prefixes: they share the model of the earlier one.
+            position = bisect.bisect_right(cache.grid, step) - 1
+            if position < 0:
+                return False
+            key = cache.grid[position]
             # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
-            entry = cache.steps.get(step)
+            entry = cache.steps.get(key)
             if entry is None or len(cache.finished) - entry.n_finished >= max(
                 1.0, _REFIT_GROWTH * entry.n_finished
             ):
-                entry = self._step_model(cache, trials, step, sign)
-                cache.steps[step] = entry
+                entry = self._step_model(cache, trials, key, sign)
+                cache.steps[key] = entry
             best, horizon = cache.best, cache.horizon
         if entry.model is None:
             return False
@@ -259,7 +274,9 @@ class SRMPruner(LockAndCaches, BasePruner):
         # Stopping late saves little: the later the step, the more evidence it takes.
         first = min(trial.intermediate_values)
         saved = max(horizon - step, 0) / max(horizon - first + 1, 1)
-        return model.trusted and p_improve < self._threshold(model.n) * saved
+        # A trial ahead of every finished one at this step is beyond what they can tell.
+        leading = prefix[-1] >= entry.leader
+        return model.trusted and not leading and p_improve < self._threshold(model.n) * saved
 
     def _study_cache(
         self, study: optuna.study.Study, trials: list[FrozenTrial], sign: float
@@ -285,6 +302,9 @@ class SRMPruner(LockAndCaches, BasePruner):
                 cache.finished.append(t)
                 cache.best = max(cache.best, sign * values[0])
                 cache.horizon = max(cache.horizon, t.last_step or 0)
+        cache.grid = sorted(
+            {s for t in cache.finished[-self._max_train_trials :] for s in t.intermediate_values}
+        )
         cache.n_trials = len(trials)
         cache.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
         return cache
@@ -318,6 +338,7 @@ class SRMPruner(LockAndCaches, BasePruner):
         if len(rows) < self._n_startup_trials:
             return nothing
         n_observed = len(rows)
+        leader = max(prefix[-1] for _, prefix, _ in rows)
         room = self._max_train_trials - n_observed
         if room > 0:
             rows += self._impute(cache, stopped, step, sign)[-room:]
@@ -346,7 +367,7 @@ class SRMPruner(LockAndCaches, BasePruner):
             len(rows) - n_observed,
             model.trusted,
         )
-        return _CacheEntry(len(finished), encoder, model)
+        return _CacheEntry(len(finished), encoder, model, leader)
 
     def _impute(
         self, cache: _StudyCache, stopped: list[FrozenTrial], step: int, sign: float
