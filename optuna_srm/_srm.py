@@ -141,12 +141,14 @@ class LengthModel:
     def predict_standardised(self, x: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Predict from standardised features ``x`` and the prefixes' ``last`` values."""
         x = np.clip(x, self.low_, self.high_)
-        last = self.units_.to(last)
-        mean = np.zeros(len(x))
+        # The gain over the last value in units: a last value beyond them (1e308 where the
+        # training curves were accuracies) makes no inf - inf.
+        in_units = self.units_.to(last)
+        gain = np.zeros(len(x))
         for regressor, center, scale, is_gain in self.targets_:
-            mean += regressor.predict(x) * scale + center + (last if is_gain else 0.0)
-        gain = np.clip(mean / len(self.targets_) - last, self.gain_low_, self.gain_high_)
-        return self.units_.back(last + gain)
+            gain += regressor.predict(x) * scale + center - (0.0 if is_gain else in_units)
+        gain = np.clip(gain / len(self.targets_), self.gain_low_, self.gain_high_)
+        return np.asarray(last + gain * self.units_.size)
 
     def standardised_features(
         self, prefixes: Sequence[np.ndarray], params: np.ndarray
@@ -189,6 +191,21 @@ class Units:
         return np.asarray((values * self.spread + self.mid) * self.peak)
 
 
+def _grid(sizes: Sequence[int], n: int) -> np.ndarray:
+    """At most ``n`` prefix lengths, up to the longest that ``MIN_TRAIN_CURVES`` curves reach.
+
+    They are spread evenly over the values observed up to each length, not over the lengths
+    themselves: curves of 20 values and a few of 500 get lengths among the first 20 as among
+    the rest. For curves of one length this is ``linspace(1, length, n)``, rounded.
+    """
+    longest = sorted(sizes)[-MIN_TRAIN_CURVES]
+    length = np.arange(1, longest + 1)
+    reaching = np.searchsorted(np.sort(sizes), length, side="left")
+    observed = np.cumsum(len(sizes) - reaching)  # values observed up to each length
+    targets = np.linspace(observed[0], observed[-1], n)
+    return np.unique(np.round(np.interp(targets, observed, length)).astype(int))
+
+
 def _design(prefixes: Sequence[np.ndarray], params: np.ndarray) -> np.ndarray:
     curves = np.array([curve_features(p) for p in prefixes]).reshape(len(prefixes), -1)
     return np.hstack([curves, params.reshape(len(prefixes), -1)])
@@ -215,7 +232,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
     category of a single training curve counts as an unseen one.
 
     Non-finite values in curves and prefixes count as missing: each takes the last finite value
-    before it. A training curve without a finite value, or with a non-finite target, is skipped.
+    before it, and those after the last finite value end the curve (NaN pads the shorter rows
+    of a DataFrame or an array). A training curve without a finite value, or with a non-finite
+    target, is skipped.
 
     Example:
 
@@ -240,7 +259,7 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
             random search with ``cv``-fold cross-validation and ``n_iter`` candidates).
         max_lengths:
             At most this many prefix lengths get their own model (spread evenly up to the
-            longest curve); at least 1.
+            length that at least 3 curves reach); at least 1.
         n_iter:
             Random-search candidates for the searched regressors; at least 1.
         cv:
@@ -288,6 +307,13 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
             ``self``.
         """
         self._check_arguments()
+        try:
+            rng = check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an integer or a numpy.random.RandomState, "
+                f"but got random_state={self.random_state!r}."
+            ) from None
         cleaned = _check_curves(curves, "curves")
         finals = _check_finals(final_values, cleaned)
         params_list = _check_params(params, len(cleaned), "params")
@@ -302,29 +328,21 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
         cleaned = [cleaned[i] for i in keep]
         finals = finals[keep]
         params_list = [params_list[i] for i in keep]
-        self.encoder_ = ParamEncoder(min_count=_MIN_CATEGORY_COUNT).fit(params_list)
-        encoded = self.encoder_.transform(params_list)
-        try:
-            rng = check_random_state(self.random_state)
-        except ValueError:
-            raise ValueError(
-                "random_state must be None, an integer or a numpy.random.RandomState, "
-                f"but got random_state={self.random_state!r}."
-            ) from None
+        encoder = ParamEncoder(min_count=_MIN_CATEGORY_COUNT).fit(params_list)
+        encoded = encoder.transform(params_list)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        longest = max(c.size for c in cleaned)
-        lengths = np.unique(np.round(np.linspace(1, longest, self.max_lengths)).astype(int))
-        self.models_: dict[int, LengthModel] = {}
+        lengths = _grid([c.size for c in cleaned], self.max_lengths)
+        models = {}
         for length in lengths:
             rows = [i for i, c in enumerate(cleaned) if c.size >= length]
-            if len(rows) < MIN_TRAIN_CURVES:
-                continue
             model = LengthModel(
                 functools.partial(make_regressor, self.regressor, self.n_iter, self.cv, seed)
             )
             model.fit([cleaned[i][:length] for i in rows], encoded[rows], finals[rows])
-            self.models_[int(length)] = model
-        self.lengths_ = np.array(sorted(self.models_))
+            models[int(length)] = model
+        # Set only now: a fit that fails leaves the previous one whole.
+        self.encoder_, self.models_ = encoder, models
+        self.lengths_ = np.array(sorted(models))
         return self
 
     def predict(
@@ -396,7 +414,9 @@ def _check_curves(curves: Any, name: str) -> list[np.ndarray]:
             raise ValueError(
                 f"{name}[{i}] must be a non-empty 1-D sequence, but got shape {arr.shape}."
             )
-        cleaned.append(clean_curve(arr))
+        # Trailing missing values pad a shorter curve (a row of a DataFrame): they end it.
+        finite = np.flatnonzero(np.isfinite(arr))
+        cleaned.append(clean_curve(arr[: finite[-1] + 1] if finite.size else arr))
     if not cleaned:
         raise ValueError(f"{name} must not be empty.")
     return cleaned

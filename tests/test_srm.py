@@ -160,6 +160,26 @@ def test_curves_of_different_lengths(held_out: np.ndarray) -> None:
     assert np.isfinite(std).all()
 
 
+@pytest.mark.parametrize("n_long", [1, 3])
+def test_a_few_longer_curves_leave_the_others_their_lengths(
+    n_long: int, train: np.ndarray, held_out: np.ndarray
+) -> None:
+    # The lengths were spread evenly up to the longest curve: one curve of 500 values left a
+    # model of length 1 only, three a model at 1 and the next at 22, for 40 curves of 30.
+    long = saturating_curves(n_long, 500, seed=6)
+    model = SequentialRegressionModel().fit([*train, *long])
+    alone = SequentialRegressionModel().fit(train)
+
+    for k in (5, 15, 29):
+        assert model.lengths_[model.lengths_ <= k][-1] >= k - 2, model.lengths_
+        mean, _ = model.predict(held_out[:, :k])
+        reference, _ = alone.predict(held_out[:, :k])
+        error, reference_error = (
+            np.sqrt(np.mean((m - held_out[:, -1]) ** 2)) for m in (mean, reference)
+        )
+        assert error < 1.5 * reference_error, (k, error, reference_error)
+
+
 def test_lengths_reached_by_fewer_than_three_curves_get_no_model() -> None:
     curves = [*saturating_curves(5, 10, seed=4), *saturating_curves(2, 20, seed=5)]
 
@@ -266,16 +286,17 @@ def test_non_finite_values_in_curves_count_as_missing(train: np.ndarray) -> None
     dirty[0, 5:8] = math.nan
     dirty[1, 10] = math.inf
     dirty[2, 0] = -math.inf
-    dirty[3, -1] = math.nan
     clean = train.copy()
     clean[0, 5:8] = clean[0, 4]
     clean[1, 10] = clean[1, 9]
     clean[2, 0] = clean[2, 1]
-    clean[3, -1] = clean[3, -2]
+    # Trailing missing values end the curve: NaN pads a shorter row of an array.
+    dirty[4, -3:] = math.nan
+    clean_curves = [*clean[:4], clean[4, :-3], *clean[5:]]
 
-    from_dirty = SequentialRegressionModel(max_lengths=5).fit(dirty)
-    from_clean = SequentialRegressionModel(max_lengths=5).fit(clean)
-    prefixes = [[0.4, math.nan, 0.5, math.inf, 0.55], [math.nan, 0.3, 0.4]]
+    from_dirty = SequentialRegressionModel(max_lengths=30).fit(dirty)
+    from_clean = SequentialRegressionModel(max_lengths=30).fit(clean_curves)
+    prefixes = [[0.4, math.nan, 0.5, math.inf, 0.55], [math.nan, 0.3, 0.4, math.nan, math.nan]]
     filled = [[0.4, 0.4, 0.5, 0.5, 0.55], [0.3, 0.3, 0.4]]
 
     np.testing.assert_allclose(from_dirty.predict(prefixes), from_clean.predict(filled))
@@ -425,6 +446,17 @@ def test_predictions_follow_the_objective_at_any_scale(
         np.testing.assert_allclose(mapped_std, std * abs(scale), rtol=1e-6)
 
 
+def test_a_prefix_near_the_float_limit_is_predicted_finite(
+    fitted: SequentialRegressionModel,
+) -> None:
+    # In the units of accuracies, 1e308 overflowed to inf, and inf - inf made the mean NaN.
+    prefixes = [[0.5, 1e308], [1e308], [-1e308], [0.5, 0.6, 1e308]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = fitted.predict(prefixes)
+    assert np.isfinite(mean).all(), mean
+    assert np.isfinite(std).all(), std
+
+
 @pytest.mark.parametrize("scale", [1e-300, 1e-12, 1e306])
 def test_hyperparameters_of_any_scale_are_fitted_alike(
     train: np.ndarray, held_out: np.ndarray, scale: float
@@ -538,6 +570,15 @@ def test_random_state_argument(train: np.ndarray) -> None:
     for random_state in ("x", 1.5, [1, 2, 3, -1]):
         with pytest.raises(ValueError, match="random_state"):
             SequentialRegressionModel(random_state=random_state).fit(train)  # type: ignore[arg-type]
+
+    # A rejected fit leaves the previous one whole (the encoder of the new params replaced
+    # the fitted one before the seed was checked).
+    model = SequentialRegressionModel(random_state=0).fit(train, [{"lr": 0.1}] * len(train))
+    before = model.predict(train[:5, :4], [{"lr": 0.1}] * 5)
+    model.set_params(random_state="x")
+    with pytest.raises(ValueError, match="random_state"):
+        model.fit(train, [{"lr": 0.1, "optimizer": "sgd"}] * len(train))
+    np.testing.assert_array_equal(model.predict(train[:5, :4], [{"lr": 0.1}] * 5), before)
 
 
 @pytest.mark.parametrize("name", ["max_lengths", "n_iter", "cv", "max_train_curves"])
