@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import optuna
@@ -40,7 +41,8 @@ _logger = logging.getLogger(__name__)
 
 # The user attr holding the predicted final value (read by QLearningArchitectureSampler).
 PREDICTED_FINAL_ATTR = "srm_predicted_final"
-# A cached step model is reused until the finished trials have grown by this fraction.
+# The models learn from the first n finished trials, n from a schedule that grows by this
+# fraction: they are refitted when the finished trials have grown by it.
 _REFIT_GROWTH = 0.1
 # Learn from at most this many finished trials unless told otherwise.
 _DEFAULT_MAX_TRAIN_TRIALS = 200
@@ -48,7 +50,7 @@ _DEFAULT_MAX_TRAIN_TRIALS = 200
 
 @dataclass
 class _CacheEntry:
-    n_finished: int  # how many finished trials the study had when the model was fitted
+    n_finished: int  # how many of the finished trials, in the order they finished, it learned from
     encoder: ParamEncoder
     model: StepModel | None
     leader: float = math.inf  # the best value of the finished trials at this step
@@ -63,7 +65,8 @@ class _StudyCache:
     finished: list[FrozenTrial] = field(default_factory=list)  # complete, with value and curve
     best: float = -math.inf  # the best value among ``finished``, times the direction's sign
     horizon: int = 0  # the last step among ``finished``
-    grid: list[int] = field(default_factory=list)  # the steps the models' finished trials reported
+    n_fit: int = 0  # the models learn from the first this many of ``finished``
+    grid: list[int] = field(default_factory=list)  # the steps that those trials reported
     steps: dict[int, _CacheEntry] = field(default_factory=dict)  # the model of each step
 
 
@@ -85,7 +88,9 @@ class SRMPruner(LockAndCaches, BasePruner):
 
     The model of a step learns from the finished trials' curves up to that step and, to start
     saving long before many trials have finished, from the trials stopped later than that step,
-    with their final values estimated by the model of the step where they stopped. The
+    with their final values estimated by the prediction recorded at their last check. The
+    models learn from the first trials to finish (``n_startup_trials``, then 10% more at each
+    refit): every worker on the same storage fits the same models and decides alike. The
     probability comes from Student's t with ``n - 1`` degrees of freedom around the prediction,
     scaled by the leave-one-out errors of nearby finished trials. A running trial's features
     beyond the range of the finished trials' (a learning rate larger than any tried so far)
@@ -249,11 +254,8 @@ class SRMPruner(LockAndCaches, BasePruner):
             if position < 0:
                 return False
             key = cache.grid[position]
-            # A cached model serves until the finished trials have grown by _REFIT_GROWTH.
             entry = cache.steps.get(key)
-            if entry is None or len(cache.finished) - entry.n_finished >= max(
-                1.0, _REFIT_GROWTH * entry.n_finished
-            ):
+            if entry is None or entry.n_finished != cache.n_fit:
                 entry = self._step_model(cache, trials, key, sign)
                 cache.steps[key] = entry
             best, horizon = cache.best, cache.horizon
@@ -302,12 +304,19 @@ class SRMPruner(LockAndCaches, BasePruner):
                 cache.finished.append(t)
                 cache.best = max(cache.best, sign * values[0])
                 cache.horizon = max(cache.horizon, t.last_step or 0)
-        cache.grid = sorted(
-            {s for t in cache.finished[-self._max_train_trials :] for s in t.intermediate_values}
-        )
+        # In the order they finished, so that those the models learn from stay the same as more
+        # finish: every worker, whatever it checked before, fits the same models.
+        cache.finished.sort(key=_finish_order)
+        cache.n_fit = _n_fit(len(cache.finished), self._n_startup_trials)
+        cache.grid = sorted({s for t in self._training(cache) for s in t.intermediate_values})
         cache.n_trials = len(trials)
         cache.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
         return cache
+
+    def _training(self, cache: _StudyCache) -> list[FrozenTrial]:
+        """The finished trials the models learn from: the latest ``max_train_trials`` of the
+        first ``n_fit`` to finish."""
+        return cache.finished[: cache.n_fit][-self._max_train_trials :]
 
     def _threshold(self, n: int) -> float:
         """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
@@ -321,19 +330,21 @@ class SRMPruner(LockAndCaches, BasePruner):
         Its ``model`` is ``None`` where no model applies: too few finished trials reached
         ``step``, or ``step`` is at or past their last step (pruning would save nothing there).
         """
-        limit = self._max_train_trials
-        finished = cache.finished
-        nothing = _CacheEntry(len(finished), ParamEncoder(), None)
-        if step >= max(t.last_step or 0 for t in finished[-limit:]):
+        training = self._training(cache)
+        nothing = _CacheEntry(cache.n_fit, ParamEncoder(), None)
+        if step >= max(t.last_step or 0 for t in training):
             return nothing
+        # Stopped before the last of the training trials finished: the same on every worker.
+        cutoff = _finish_order(cache.finished[cache.n_fit - 1])
         stopped = [
             t
             for t in trials
-            if t.state == TrialState.PRUNED and t.last_step is not None and t.last_step > step
-        ][-limit:]
-        rows = [
-            (t, _prefix(t, step, sign), sign * float(t.value or 0.0)) for t in finished[-limit:]
-        ]
+            if t.state == TrialState.PRUNED
+            and t.last_step is not None
+            and t.last_step > step
+            and _finish_order(t) <= cutoff
+        ][-self._max_train_trials :]
+        rows = [(t, _prefix(t, step, sign), sign * float(t.value or 0.0)) for t in training]
         rows = [row for row in rows if row[1].size]
         if len(rows) < self._n_startup_trials:
             return nothing
@@ -341,7 +352,7 @@ class SRMPruner(LockAndCaches, BasePruner):
         leader = max(prefix[-1] for _, prefix, _ in rows)
         room = self._max_train_trials - n_observed
         if room > 0:
-            rows += self._impute(cache, stopped, step, sign)[-room:]
+            rows += self._impute(stopped, step, sign)[-room:]
         log_names = frozenset(
             name
             for t, _, _ in rows
@@ -367,40 +378,41 @@ class SRMPruner(LockAndCaches, BasePruner):
             len(rows) - n_observed,
             model.trusted,
         )
-        return _CacheEntry(len(finished), encoder, model, leader)
+        return _CacheEntry(cache.n_fit, encoder, model, leader)
 
     def _impute(
-        self, cache: _StudyCache, stopped: list[FrozenTrial], step: int, sign: float
+        self, stopped: list[FrozenTrial], step: int, sign: float
     ) -> list[tuple[FrozenTrial, np.ndarray, float]]:
         """Estimated final values of trials stopped after ``step``.
 
-        Each comes from the trusted model of the latest step at or before the one where the
-        trial stopped; a trial without such a model is left out.
+        Each is the prediction the pruner recorded at the trial's last check, where that was
+        after ``step``: read from the storage, so every worker learns the same from it.
         """
-        trusted = sorted(
-            s for s, e in cache.steps.items() if e.model is not None and e.model.trusted
-        )
-        by_step: dict[int, list[FrozenTrial]] = {}
-        for t in stopped:
-            assert t.last_step is not None
-            position = bisect.bisect_right(trusted, t.last_step) - 1
-            if position >= 0 and trusted[position] > step:
-                by_step.setdefault(trusted[position], []).append(t)
         rows = []
-        for source, group in by_step.items():
-            entry = cache.steps[source]
-            assert entry.model is not None
-            prefixes = [_prefix(t, source, sign) for t in group]
-            own = [_prefix(t, step, sign) for t in group]
-            keep = [i for i in range(len(group)) if prefixes[i].size and own[i].size]
-            if not keep:
+        for t in stopped:
+            predicted = t.user_attrs.get(PREDICTED_FINAL_ATTR)
+            checked = t.user_attrs.get("srm_step")
+            if not (isinstance(predicted, float) and isinstance(checked, int) and checked > step):
                 continue
-            means = entry.model.model.predict(
-                [prefixes[i] for i in keep],
-                entry.encoder.transform([_params(group[i]) for i in keep]),
-            )
-            rows += [(group[i], own[i], float(m)) for i, m in zip(keep, means, strict=True)]
+            if math.isfinite(predicted) and (own := _prefix(t, step, sign)).size:
+                rows.append((t, own, sign * predicted))
         return rows
+
+
+def _finish_order(trial: FrozenTrial) -> tuple[datetime, int]:
+    return trial.datetime_complete or datetime.min, trial.number
+
+
+def _n_fit(n_finished: int, n_startup_trials: int) -> int:
+    """The largest ``n`` at most ``n_finished`` in the schedule ``n_startup_trials``, then
+    each time ``_REFIT_GROWTH`` more (at least one more)."""
+    n = n_startup_trials
+    while n < n_finished:
+        following = max(n + 1, int(n * (1.0 + _REFIT_GROWTH)))
+        if following > n_finished:
+            break
+        n = following
+    return min(n, n_finished)
 
 
 def check_single_objective(study: optuna.study.Study, pruner: str) -> None:

@@ -445,6 +445,35 @@ def test_pickles_and_decides_the_same_afterwards() -> None:
     assert srm_attrs(study, trial) == expected
 
 
+def test_a_fresh_worker_decides_as_the_worker_that_ran_the_study(tmp_path: Path) -> None:
+    # The stopped trials' estimated finals came from the models this process had cached, and
+    # a model was refitted when this process's last fit was 10% old: a second worker on the
+    # same storage, or a restarted one, stopped other trials at other steps.
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    warm = optuna.create_study(
+        storage=storage,
+        study_name="shared",
+        direction="maximize",
+        pruner=SRMPruner(),
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    warm.optimize(make_objective("maximize"), n_trials=40)
+    assert sum(t.state == TrialState.PRUNED for t in warm.trials) >= 10
+    fresh = optuna.load_study(study_name="shared", storage=storage, pruner=SRMPruner())
+
+    for number in range(40, 45):
+        checks = []
+        for study in (warm, fresh):
+            trial = study.ask()  # left running: both workers see the same finished trials
+            p_improve = []
+            for step, value in enumerate(accuracy_curve(number)):
+                trial.report(float(value), step)
+                trial.should_prune()
+                p_improve.append(srm_attrs(study, trial).get("srm_p_improve"))
+            checks.append(p_improve)
+        assert checks[0] == checks[1], number
+
+
 def test_a_study_created_again_under_the_same_id_is_learned_afresh(tmp_path: Path) -> None:
     # SQLite gives a study created after the deletion of the last one that study's id, so the
     # two have the same storage and id: a pruner reused for the second must not prune it with
@@ -651,7 +680,7 @@ def test_max_train_trials_argument(caplog: pytest.LogCaptureFixture) -> None:
 
     # By default at most 200, or n_startup_trials where that is more.
     for startup, expected in ((5, 200), (206, 206)):
-        study = _study_with_finished_trials(SRMPruner(n_startup_trials=startup), n=210)
+        study = _study_with_finished_trials(SRMPruner(n_startup_trials=startup), n=215)
         trial = study.ask()
         trial.report(0.5, 0)
         trial.should_prune()
