@@ -377,6 +377,21 @@ def test_std_gives_a_calibrated_90_percent_interval() -> None:
     assert all(0.75 <= c <= 0.99 for c in coverage.values()), coverage
 
 
+def test_curves_trained_twice_alike_do_not_narrow_the_std() -> None:
+    # Left out alone, a curve was predicted by its identical copy: the errors came out near
+    # zero, the std halved, and the 90% intervals covered about half of the finals.
+    train = saturating_curves(100, 40, seed=11, noise=0.005)
+    test = saturating_curves(400, 40, seed=12, noise=0.005)
+    once = SequentialRegressionModel(random_state=0).fit(train)
+    twice = SequentialRegressionModel(random_state=0).fit(np.vstack([train, train]))
+
+    for length in (5, 10, 20):
+        _, std = once.predict(test[:, :length])
+        mean, std_twice = twice.predict(test[:, :length])
+        np.testing.assert_allclose(std_twice, std, rtol=0.2)
+        assert np.mean(np.abs(test[:, -1] - mean) <= Z_90 * std_twice) >= 0.75
+
+
 @pytest.mark.parametrize("regressor", ["auto", "nu_svr_rbf", "ols"])
 def test_a_prediction_beyond_the_training_range_is_the_one_at_its_edge(
     regressor: str, train: np.ndarray
