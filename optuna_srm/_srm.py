@@ -187,9 +187,6 @@ class Units:
     def to(self, values: np.ndarray) -> np.ndarray:
         return np.asarray((values / self.peak - self.mid) / self.spread)
 
-    def back(self, values: np.ndarray) -> np.ndarray:
-        return np.asarray((values * self.spread + self.mid) * self.peak)
-
 
 def _grid(sizes: Sequence[int], n: int) -> np.ndarray:
     """At most ``n`` prefix lengths, up to the longest that ``MIN_TRAIN_CURVES`` curves reach.
@@ -306,14 +303,7 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
         Returns:
             ``self``.
         """
-        self._check_arguments()
-        try:
-            rng = check_random_state(self.random_state)
-        except ValueError:
-            raise ValueError(
-                "random_state must be None, an integer or a numpy.random.RandomState, "
-                f"but got random_state={self.random_state!r}."
-            ) from None
+        rng = self._check_arguments()
         cleaned = _check_curves(curves, "curves")
         finals = _check_finals(final_values, cleaned)
         params_list = _check_params(params, len(cleaned), "params")
@@ -385,13 +375,22 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
         mean = model.predict([p[:trained] for p in prefixes], encoded)
         return mean, np.full(len(prefixes), model.sigma_)
 
-    def _check_arguments(self) -> None:
+    def _check_arguments(self) -> np.random.RandomState:
+        """Check the constructor's arguments; return the random state of ``random_state``."""
         if self.regressor not in REGRESSORS:
             raise ValueError(f"regressor must be one of {REGRESSORS}, but got {self.regressor=}.")
         for name, low in (("max_lengths", 1), ("n_iter", 1), ("cv", 2)):
             check_int(name, getattr(self, name), low)
         if self.max_train_curves is not None:
             check_int("max_train_curves", self.max_train_curves, MIN_TRAIN_CURVES)
+        try:
+            rng: np.random.RandomState = check_random_state(self.random_state)
+            return rng
+        except ValueError:
+            raise ValueError(
+                "random_state must be None, an integer or a numpy.random.RandomState, "
+                f"but got random_state={self.random_state!r}."
+            ) from None
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
