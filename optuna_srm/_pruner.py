@@ -307,8 +307,10 @@ class SRMPruner(LockAndCaches, BasePruner):
         # In the order they finished, so that those the models learn from stay the same as more
         # finish: every worker, whatever it checked before, fits the same models.
         cache.finished.sort(key=_finish_order)
-        cache.n_fit = _n_fit(len(cache.finished), self._n_startup_trials)
-        cache.grid = sorted({s for t in self._training(cache) for s in t.intermediate_values})
+        n_fit = _n_fit(len(cache.finished), self._n_startup_trials)
+        if n_fit != cache.n_fit:  # the steps' models and their grid change together
+            cache.n_fit = n_fit
+            cache.grid = sorted({s for t in self._training(cache) for s in t.intermediate_values})
         cache.n_trials = len(trials)
         cache.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
         return cache

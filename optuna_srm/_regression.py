@@ -9,7 +9,7 @@ from scipy.stats import loguniform, uniform
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import KFold, RandomizedSearchCV, cross_val_predict
+from sklearn.model_selection import KFold, PredefinedSplit, RandomizedSearchCV, cross_val_predict
 from sklearn.svm import NuSVR
 
 REGRESSORS = ("auto", "kernel_ridge", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols")
@@ -21,13 +21,18 @@ _LAMBDAS = tuple(float(v) for v in np.logspace(-3, 2, 11))
 
 
 class Regressor(Protocol):
-    """What a length model needs: a fit that also yields out-of-sample residuals."""
+    """What a length model needs: a fit that also yields out-of-sample residuals.
+
+    ``y`` holds one target per column, each fitted on its own: a length model regresses the
+    final value and the gain over the last value on the same features.
+    """
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Fit on standardised ``x`` and ``y``; return out-of-sample predictions of ``y``."""
+        """Fit on standardised ``x`` and the ``(n, k)`` targets ``y``; return out-of-sample
+        predictions of ``y``."""
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predict ``y`` for standardised ``x``."""
+        """Predict the ``(m, k)`` targets for standardised ``x``."""
 
 
 class KernelRidgeLOO:
@@ -37,11 +42,11 @@ class KernelRidgeLOO:
     ``gamma=0``). For a fixed kernel, the leave-one-out residual of every training point
     follows from one eigendecomposition: ``r_i = (y_i - f_i) / (1 - H_ii)``, so each kernel
     gets the ridge penalty with the smallest mean squared LOO residual at the cost of that one
-    decomposition. Identical rows are left out together (``r_G = (I - H_GG)^-1 (y_G - f_G)``).
-    The prediction is the mean of the kernels' models: on the learning curves of
-    ``benchmarks/prediction.py`` it was more accurate than the single best kernel, whose choice
-    by LOO on 100 curves is noisy. With ``average=False`` only the kernel with the smallest LOO
-    error is kept.
+    decomposition, and every target of ``y`` too. Identical rows are left out together
+    (``r_G = (I - H_GG)^-1 (y_G - f_G)``). The prediction is the mean of the kernels' models:
+    on the learning curves of ``benchmarks/prediction.py`` it was more accurate than the single
+    best kernel, whose choice by LOO on 100 curves is noisy. With ``average=False`` only the
+    kernel with the smallest LOO error is kept, target by target.
     """
 
     def __init__(self, gammas: tuple[float, ...] = GAMMAS, *, average: bool = True) -> None:
@@ -54,6 +59,7 @@ class KernelRidgeLOO:
         sq = np.sum(x**2, axis=1)
         dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
         self.x_ = x
+        # Per kernel, the dual coefficients of every target: (K + lam I)^-1 y.
         self.duals_: list[tuple[float, np.ndarray]] = []
         # Identical rows (a configuration trained twice alike) are left out together: left out
         # alone, a row is predicted by its copy, and the errors come out near zero.
@@ -62,40 +68,50 @@ class KernelRidgeLOO:
         copies = [np.flatnonzero(group == g) for g in np.flatnonzero(count > 1)]
         loos, scores = [], []
         for gamma in self.gammas:
+            # One decomposition serves every penalty and every target.
             eigval, eigvec = np.linalg.eigh(_kernel(dist, linear, gamma, d))
             eigval = np.maximum(eigval, 0.0)
             proj = eigvec.T @ y
-            best: tuple[float, float, np.ndarray] | None = None
+            best_score = np.full(y.shape[1], np.inf)
+            best_lam = np.zeros(y.shape[1])
+            best_loo = np.zeros_like(y)
             for lam in _LAMBDAS:
                 shrink = eigval / (eigval + lam)
-                fitted = eigvec @ (shrink * proj)
+                fitted = eigvec @ (shrink[:, None] * proj)
                 leverage = np.einsum("ij,j,ij->i", eigvec, shrink, eigvec)
-                loo = y - (y - fitted) / np.maximum(1.0 - leverage, 1e-9)
+                loo = y - (y - fitted) / np.maximum(1.0 - leverage, 1e-9)[:, None]
                 for rows in copies:  # r_G = (I - H_GG)^-1 (y_G - f_G)
                     hat = (eigvec[rows] * shrink) @ eigvec[rows].T
                     keep = np.eye(len(rows)) * (1.0 + 1e-9) - hat
                     loo[rows] = y[rows] - np.linalg.solve(keep, (y - fitted)[rows])
-                score = float(np.mean((y - loo) ** 2))
-                if best is None or score < best[0]:
-                    best = (score, lam, loo)
-            assert best is not None
-            score, lam, loo = best
-            # (K + lam I)^-1 y from the same decomposition.
-            self.duals_.append((gamma, eigvec @ (proj / (eigval + lam))))
-            loos.append(loo)
-            scores.append(score)
-        if not self.average:
-            keep = int(np.argmin(scores))
-            self.duals_, loos = self.duals_[keep : keep + 1], loos[keep : keep + 1]
-        return np.asarray(np.mean(loos, axis=0))
+                score = np.mean((y - loo) ** 2, axis=0)
+                better = score < best_score
+                best_score[better], best_lam[better] = score[better], lam
+                best_loo[:, better] = loo[:, better]
+            self.duals_.append((gamma, eigvec @ (proj / (eigval[:, None] + best_lam))))
+            loos.append(best_loo)
+            scores.append(best_score)
+        # The weight of each kernel in each target's model: equal, or all on the kernel of the
+        # smallest LOO error.
+        if self.average:
+            weights = np.full((len(self.gammas), y.shape[1]), 1.0 / len(self.gammas))
+        else:
+            chosen = np.argmin(scores, axis=0)
+            weights = (np.arange(len(self.gammas))[:, None] == chosen).astype(float)
+        used = np.flatnonzero(weights.any(axis=1))
+        self.duals_ = [self.duals_[k] for k in used]
+        self.weights_ = weights[used]
+        return np.asarray(np.einsum("kt,knt->nt", weights, np.array(loos)))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         d = self.x_.shape[1]
         sq = np.sum(x**2, axis=1)[:, None] + np.sum(self.x_**2, axis=1)[None, :]
         dist = np.maximum(sq - 2.0 * x @ self.x_.T, 0.0)
         linear = x @ self.x_.T / max(d, 1)
-        predictions = [_kernel(dist, linear, gamma, d) @ dual for gamma, dual in self.duals_]
-        return np.asarray(np.mean(predictions, axis=0))
+        out = np.zeros((len(x), self.weights_.shape[1]))
+        for (gamma, dual), weights in zip(self.duals_, self.weights_, strict=True):
+            out += (_kernel(dist, linear, gamma, d) @ dual) * weights
+        return out
 
 
 def _kernel(dist: np.ndarray, linear: np.ndarray, gamma: float, d: int) -> np.ndarray:
@@ -109,7 +125,8 @@ def _kernel(dist: np.ndarray, linear: np.ndarray, gamma: float, d: int) -> np.nd
 class SearchedRegressor:
     """A scikit-learn regressor tuned by random search with k-fold cross-validation.
 
-    Out-of-sample predictions come from ``cross_val_predict`` with the chosen settings.
+    Each target gets its own search and model. Out-of-sample predictions come from
+    ``cross_val_predict`` with the chosen settings. Identical rows share a fold.
     """
 
     def __init__(
@@ -122,25 +139,53 @@ class SearchedRegressor:
         self.seed = seed
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        folds = KFold(min(self.cv, len(y)), shuffle=True, random_state=self.seed)
-        model = clone(self.estimator)
-        if self.space and len(y) >= 2 * folds.n_splits:
-            search = RandomizedSearchCV(
-                model,
-                self.space,
-                n_iter=self.n_iter,
-                cv=folds,
-                scoring="neg_mean_squared_error",
-                random_state=self.seed,
-            )
-            model = search.fit(x, y).best_estimator_
-        self.model_ = clone(model).fit(x, y)
-        if len(y) < 2 * folds.n_splits:
-            return np.full_like(y, y.mean())
-        return np.asarray(cross_val_predict(model, x, y, cv=folds))
+        folds = _folds(x, self.cv, self.seed)
+        self.models_ = []
+        out_of_sample = np.empty_like(y)
+        for column in range(y.shape[1]):
+            target = y[:, column]
+            model = clone(self.estimator)
+            if self.space and folds is not None:
+                search = RandomizedSearchCV(
+                    model,
+                    self.space,
+                    n_iter=self.n_iter,
+                    cv=folds,
+                    scoring="neg_mean_squared_error",
+                    random_state=self.seed,
+                )
+                model = search.fit(x, target).best_estimator_
+            self.models_.append(clone(model).fit(x, target))
+            if folds is None:
+                out_of_sample[:, column] = target.mean()
+            else:
+                out_of_sample[:, column] = cross_val_predict(model, x, target, cv=folds)
+        return out_of_sample
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model_.predict(x))
+        return np.column_stack([model.predict(x) for model in self.models_])
+
+
+def _folds(x: np.ndarray, cv: int, seed: int) -> PredefinedSplit | None:
+    """Shuffled ``cv``-fold splits that keep identical rows in one fold.
+
+    A row whose copy sat in the training folds would be predicted by it, and its error would
+    come out near zero (as in ``KernelRidgeLOO``). ``None`` where there are fewer than two
+    distinct rows per fold.
+    """
+    _, first, group = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    # Groups numbered in the order of their first row: without copies, the folds of KFold.
+    number = np.empty(len(first), dtype=int)
+    number[np.argsort(first)] = np.arange(len(first))
+    group = number[group.ravel()]
+    n_splits = min(cv, len(first))
+    if len(first) < 2 * n_splits:
+        return None
+    fold = np.empty(len(first), dtype=int)
+    splits = KFold(n_splits, shuffle=True, random_state=seed).split(np.arange(len(first)))
+    for k, (_, test) in enumerate(splits):
+        fold[test] = k
+    return PredefinedSplit(fold[group])
 
 
 def make_regressor(name: str, n_iter: int, cv: int, seed: int) -> Regressor:

@@ -132,6 +132,36 @@ def test_pruning_replays_the_recorded_curves_and_judges_the_srm_pruners(tmp_path
     assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
 
 
+def _calibration_rows(out: str) -> dict[str, tuple[int, float, int]]:
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == "mlp_digits":
+            rows[cells[1]] = (int(cells[2]), float(cells[3]), int(cells[4]))
+    return rows
+
+
+@pytest.mark.slow
+def test_calibration_compares_the_recorded_probabilities_with_what_happened() -> None:
+    data = str(BENCHMARKS / "data" / "mlp_digits.csv")
+    stopped = _calibration_rows(_run("calibration.py", "--orderings=2", "--n-trials=60", data))
+    labels = ["[0, 0.0001)", "[0.0001, 0.001)", "[0.001, 0.01)"]
+    assert list(stopped) == [*labels, "[0.01, 0.05)", "[0.05, 0.2)", "[0.2, 1]", "pruned"]
+    for checks, promised, observed in stopped.values():
+        assert 0 <= observed <= checks and 0.0 <= promised <= checks
+    n_checks = sum(stopped[label][0] for label in stopped if label != "pruned")
+    # Every stop happens at a check whose probability is below the pruner's threshold, at
+    # most 0.02 / 6 with 5 startup trials.
+    assert 0 < stopped["pruned"][0] <= sum(stopped[label][0] for label in labels)
+    assert n_checks > stopped["pruned"][0]
+
+    never = _calibration_rows(
+        _run("calibration.py", "--orderings=2", "--n-trials=60", "--no-stop", data)
+    )
+    # No trial stopped: the checks go on past the steps where the pruner said stop.
+    assert sum(never[label][0] for label in never if label != "pruned") > n_checks
+
+
 @pytest.mark.slow
 def test_overhead_measures_both_pruners_on_each_storage(tmp_path: Path) -> None:
     out = _run(

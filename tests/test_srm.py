@@ -336,23 +336,29 @@ def test_every_regressor_fits_and_predicts_finite_values(
 def test_kernel_ridge_averages_its_kernels_or_keeps_the_one_with_the_least_loo_error() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 4))
-    y = np.sin(2.0 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0.0, 0.1, 60)
+    # Two targets fitted at once, each on its own: a wavy one and a linear one.
+    y = np.column_stack(
+        [
+            np.sin(2.0 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0.0, 0.1, 60),
+            x[:, 2] - x[:, 3] + rng.normal(0.0, 0.1, 60),
+        ]
+    )
     x_new = rng.normal(size=(10, 4))
     gammas = (0.0, 0.3, 3.0)
-    singles = [KernelRidgeLOO((gamma,)) for gamma in gammas]
-    loos = [model.fit(x, y) for model in singles]
-    predictions = [model.predict(x_new) for model in singles]
-    assert np.ptp(predictions, axis=0).max() > 0.1  # the kernels disagree
+    singles = [[KernelRidgeLOO((gamma,)) for gamma in gammas] for _ in range(2)]
+    loos = np.array([[m.fit(x, y[:, [t]])[:, 0] for m in row] for t, row in enumerate(singles)])
+    predictions = np.array([[m.predict(x_new)[:, 0] for m in row] for row in singles])
+    assert np.ptp(predictions[0], axis=0).max() > 0.1  # the kernels disagree
 
     averaged = KernelRidgeLOO(gammas)
-    np.testing.assert_allclose(averaged.fit(x, y), np.mean(loos, axis=0))
-    np.testing.assert_allclose(averaged.predict(x_new), np.mean(predictions, axis=0))
+    np.testing.assert_allclose(averaged.fit(x, y), loos.mean(axis=1).T)
+    np.testing.assert_allclose(averaged.predict(x_new), predictions.mean(axis=1).T)
 
-    best = int(np.argmin([np.mean((y - loo) ** 2) for loo in loos]))
-    assert best != 0  # not simply the first kernel
+    best = np.argmin(np.mean((y.T[:, None, :] - loos) ** 2, axis=2), axis=1)
+    assert best[0] != 0 and best[1] == 0  # not simply the first kernel, nor the same for both
     chosen = KernelRidgeLOO(gammas, average=False)
-    np.testing.assert_allclose(chosen.fit(x, y), loos[best])
-    np.testing.assert_allclose(chosen.predict(x_new), predictions[best])
+    np.testing.assert_allclose(chosen.fit(x, y), loos[[0, 1], best].T)
+    np.testing.assert_allclose(chosen.predict(x_new), predictions[[0, 1], best].T)
 
 
 def test_smooth_curves_are_predicted_well_from_a_quarter_of_the_curve() -> None:
@@ -377,13 +383,16 @@ def test_std_gives_a_calibrated_90_percent_interval() -> None:
     assert all(0.75 <= c <= 0.99 for c in coverage.values()), coverage
 
 
-def test_curves_trained_twice_alike_do_not_narrow_the_std() -> None:
-    # Left out alone, a curve was predicted by its identical copy: the errors came out near
-    # zero, the std halved, and the 90% intervals covered about half of the finals.
+@pytest.mark.parametrize("regressor", ["auto", "random_forest"])
+def test_curves_trained_twice_alike_do_not_narrow_the_std(regressor: str) -> None:
+    # Left out alone (or in another fold than its copy), a curve was predicted by its
+    # identical copy: the errors came out near zero, the std halved, and the 90% intervals
+    # covered about half of the finals.
     train = saturating_curves(100, 40, seed=11, noise=0.005)
     test = saturating_curves(400, 40, seed=12, noise=0.005)
-    once = SequentialRegressionModel(random_state=0).fit(train)
-    twice = SequentialRegressionModel(random_state=0).fit(np.vstack([train, train]))
+    kwargs = {"max_lengths": 4, "n_iter": 3, "random_state": 0}
+    once = SequentialRegressionModel(regressor, **kwargs).fit(train)
+    twice = SequentialRegressionModel(regressor, **kwargs).fit(np.vstack([train, train]))
 
     for length in (5, 10, 20):
         _, std = once.predict(test[:, :length])
