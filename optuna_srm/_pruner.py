@@ -41,6 +41,8 @@ _logger = logging.getLogger(__name__)
 
 # The user attr holding the predicted final value (read by QLearningArchitectureSampler).
 PREDICTED_FINAL_ATTR = "srm_predicted_final"
+# The user attr holding the step of the check that recorded it.
+_STEP_ATTR = "srm_step"
 # The models learn from the first n finished trials, n from a schedule that grows by this
 # fraction: they are refitted when the finished trials have grown by it.
 _REFIT_GROWTH = 0.1
@@ -270,7 +272,7 @@ class SRMPruner(LockAndCaches, BasePruner):
             PREDICTED_FINAL_ATTR: sign * mean,
             "srm_predicted_std": std,
             "srm_p_improve": p_improve,
-            "srm_step": step,
+            _STEP_ATTR: step,
         }
         set_user_attrs(study, trial, attrs)
         # Stopping late saves little: the later the step, the more evidence it takes.
@@ -393,7 +395,7 @@ class SRMPruner(LockAndCaches, BasePruner):
         rows = []
         for t in stopped:
             predicted = t.user_attrs.get(PREDICTED_FINAL_ATTR)
-            checked = t.user_attrs.get("srm_step")
+            checked = t.user_attrs.get(_STEP_ATTR)
             if not (isinstance(predicted, float) and isinstance(checked, int) and checked > step):
                 continue
             if math.isfinite(predicted) and (own := _prefix(t, step, sign)).size:

@@ -63,9 +63,8 @@ class KernelRidgeLOO:
         self.duals_: list[tuple[float, np.ndarray]] = []
         # Identical rows (a configuration trained twice alike) are left out together: left out
         # alone, a row is predicted by its copy, and the errors come out near zero.
-        _, group, count = np.unique(x, axis=0, return_inverse=True, return_counts=True)
-        group = group.ravel()
-        copies = [np.flatnonzero(group == g) for g in np.flatnonzero(count > 1)]
+        group = _identical_rows(x)
+        copies = [np.flatnonzero(group == g) for g in np.flatnonzero(np.bincount(group) > 1)]
         loos, scores = [], []
         for gamma in self.gammas:
             # One decomposition serves every penalty and every target.
@@ -166,6 +165,15 @@ class SearchedRegressor:
         return np.column_stack([model.predict(x) for model in self.models_])
 
 
+def _identical_rows(x: np.ndarray) -> np.ndarray:
+    """The group of each row of ``x``: identical rows share one, numbered in the order of
+    their first row."""
+    _, first, group = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    number = np.empty(len(first), dtype=int)
+    number[np.argsort(first)] = np.arange(len(first))
+    return number[group.ravel()]
+
+
 def _folds(x: np.ndarray, cv: int, seed: int) -> PredefinedSplit | None:
     """Shuffled ``cv``-fold splits that keep identical rows in one fold.
 
@@ -173,16 +181,14 @@ def _folds(x: np.ndarray, cv: int, seed: int) -> PredefinedSplit | None:
     come out near zero (as in ``KernelRidgeLOO``). ``None`` where there are fewer than two
     distinct rows per fold.
     """
-    _, first, group = np.unique(x, axis=0, return_index=True, return_inverse=True)
-    # Groups numbered in the order of their first row: without copies, the folds of KFold.
-    number = np.empty(len(first), dtype=int)
-    number[np.argsort(first)] = np.arange(len(first))
-    group = number[group.ravel()]
-    n_splits = min(cv, len(first))
-    if len(first) < 2 * n_splits:
+    # Without copies, group i is row i: the folds of KFold.
+    group = _identical_rows(x)
+    n_groups = int(group.max()) + 1
+    n_splits = min(cv, n_groups)
+    if n_groups < 2 * n_splits:
         return None
-    fold = np.empty(len(first), dtype=int)
-    splits = KFold(n_splits, shuffle=True, random_state=seed).split(np.arange(len(first)))
+    fold = np.empty(n_groups, dtype=int)
+    splits = KFold(n_splits, shuffle=True, random_state=seed).split(np.arange(n_groups))
     for k, (_, test) in enumerate(splits):
         fold[test] = k
     return PredefinedSplit(fold[group])
