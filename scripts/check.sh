@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every test and check of optuna-srm, in a virtual environment of its own:
 #   ruff check, ruff format --check, mypy (strict, on optuna_srm/) and pytest, with the
-#   extras dev and torch (tests marked gpu skip without CUDA); then pytest again, without the
-#   torch tests, in a second environment (<venv>-minimum) with the oldest versions of the core
-#   dependencies that pyproject.toml admits.
+#   extras dev, torch and dashboard (tests marked gpu skip without CUDA); then pytest again,
+#   without the torch tests, in a second environment (<venv>-minimum) with the oldest versions
+#   of the core dependencies that pyproject.toml admits. The dashboard's page is loaded in
+#   Chromium where one is installed (.ci/run installs it).
 #
 # Environment:
 #   OPTUNA_SRM_VENV   the virtual environment to use (default: .venv-test in the repository)
@@ -33,9 +34,9 @@ make_venv() {
 
 make_venv "$venv"
 
-echo "check: installing .[dev,torch] into $venv"
+echo "check: installing .[dev,torch,dashboard] into $venv"
 start=$SECONDS
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev,torch]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev,torch,dashboard]"
 echo "check: installed in $((SECONDS - start)) s"
 
 failed=()
@@ -76,7 +77,7 @@ print("\n".join(f"{name}=={version}" for name, version in re.findall(r'"([\w-]+)
 PY
     echo "check: $(tr '\n' ' ' <"$constraints")"
     "$min_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
-        -c "$constraints" -e ".[dev]" &&
+        -c "$constraints" -e ".[dev,dashboard]" &&
         "$min_venv/bin/python" -m pytest --ignore=tests/torch -p no:cacheprovider "$@"
 }
 run "pytest, minimum versions" minimum_tests "$@"

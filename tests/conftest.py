@@ -5,16 +5,20 @@
 - ``postgres_url`` / ``mysql_url``: a SQLAlchemy URL of a database created for this test session
   on the local server, dropped at its end.
 - ``shared_data``: the recorded learning curves in ``../shared/data/accelerating_nas``.
+- ``chromium``: the path of a Chromium browser (``OPTUNA_SRM_CHROMIUM``, else ``chromium`` or
+  ``chromium-browser`` on the PATH), for tests that load pages in a real browser.
 
-A database server or the shared data that cannot be found skips the tests that need it, unless
-``CI=true`` or the variable named in the skip reason (``OPTUNA_SRM_TEST_POSTGRES=1``,
-``OPTUNA_SRM_TEST_MYSQL=1``) is set: then those tests fail. Tests marked ``gpu`` are skipped when
-torch or a CUDA device is missing, unless ``OPTUNA_SRM_TEST_GPU=1``.
+A database server, the shared data or a browser that cannot be found skips the tests that need
+it, unless ``CI=true`` or the variable named in the skip reason (``OPTUNA_SRM_TEST_POSTGRES=1``,
+``OPTUNA_SRM_TEST_MYSQL=1``, ``OPTUNA_SRM_TEST_BROWSER=1``) is set: then those tests fail.
+Tests marked ``gpu`` are skipped when torch or a CUDA device is missing, unless
+``OPTUNA_SRM_TEST_GPU=1``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +39,8 @@ CONNECT_TIMEOUT_S = 5
 POSTGRES_ENV = "OPTUNA_SRM_TEST_POSTGRES"
 MYSQL_ENV = "OPTUNA_SRM_TEST_MYSQL"
 GPU_ENV = "OPTUNA_SRM_TEST_GPU"
+BROWSER_ENV = "OPTUNA_SRM_TEST_BROWSER"
+CHROMIUM_PATH_ENV = "OPTUNA_SRM_CHROMIUM"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -194,6 +200,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         _missing(f"shared data not found at {SHARED_DATA} (../shared beside the repository)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of a Chromium browser to run headless."""
+    path = os.environ.get(CHROMIUM_PATH_ENV) or shutil.which("chromium")
+    path = path or shutil.which("chromium-browser")
+    if not path:
+        _missing(
+            f"Chromium is not installed (apt-get install chromium, or set {CHROMIUM_PATH_ENV})",
+            BROWSER_ENV,
+        )
+    return path
 
 
 def _cuda_missing() -> str | None:
