@@ -11,13 +11,14 @@ epoch. ``SRMPruner`` predicts each trial's final accuracy from its partial learn
 hyperparameters, using the trials already finished in the study, and stops the trial when it is
 unlikely to beat the best one. With ``--pruner srm-hyperband``, ``SRMHyperbandPruner`` runs the
 trials in Hyperband's brackets, stops them at its rungs, and applies the same rule at the other
-steps.
+steps. ``--pruner median`` and ``--pruner none`` run Optuna's ``MedianPruner`` and no pruning,
+for comparison (in another storage: a second run resumes the study in the same one).
 
 The study lives in SQLite (``sklearn_digits.db`` in the working directory), so it can be resumed
 by running the script again and watched with ``optuna-dashboard sqlite:///sklearn_digits.db``.
 
     $ python examples/sklearn_digits.py [--n-trials 60] [--storage sqlite:///sklearn_digits.db]
-                                         [--pruner {srm,srm-hyperband}]
+                                         [--pruner {srm,srm-hyperband,median,none}]
 
 """
 
@@ -49,6 +50,8 @@ Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 PRUNERS = {
     "srm": optuna_srm.SRMPruner,
     "srm-hyperband": lambda: optuna_srm.SRMHyperbandPruner(max_resource=EPOCHS),
+    "median": optuna.pruners.MedianPruner,
+    "none": optuna.pruners.NopPruner,
 }
 
 

@@ -40,6 +40,18 @@ def test_sklearn_digits(tmp_path: Path) -> None:
     assert all(t.state.is_finished() for t in study.trials)
 
 
+@pytest.mark.parametrize("pruner", ["median", "none"])
+def test_sklearn_digits_with_optunas_pruners(tmp_path: Path, pruner: str) -> None:
+    out, study = _run("sklearn_digits.py", tmp_path, "--n-trials=12", f"--pruner={pruner}")
+
+    assert len(study.trials) == 12
+    # The SRM rule did not run: no trial holds its attrs.
+    assert not any(key.startswith("srm_") for t in study.trials for key in t.user_attrs)
+    if pruner == "none":
+        assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+        assert "pruning saved 0.0% of the training epochs" in out
+
+
 def test_sklearn_digits_with_srm_hyperband(tmp_path: Path) -> None:
     out, study = _run("sklearn_digits.py", tmp_path, "--n-trials=20", "--pruner=srm-hyperband")
 
