@@ -36,7 +36,8 @@ make_venv "$venv"
 
 echo "check: installing .[dev,torch,dashboard] into $venv"
 start=$SECONDS
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev,torch,dashboard]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
+    -e ".[dev,torch,dashboard]"
 echo "check: installed in $((SECONDS - start)) s"
 
 failed=()

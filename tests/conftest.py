@@ -205,8 +205,11 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """The path of a Chromium browser to run headless."""
-    path = os.environ.get(CHROMIUM_PATH_ENV) or shutil.which("chromium")
-    path = path or shutil.which("chromium-browser")
+    path = (
+        os.environ.get(CHROMIUM_PATH_ENV)
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     if not path:
         _missing(
             f"Chromium is not installed (apt-get install chromium, or set {CHROMIUM_PATH_ENV})",
