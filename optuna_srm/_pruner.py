@@ -52,7 +52,7 @@ _DEFAULT_MAX_TRAIN_TRIALS = 200
 
 @dataclass
 class _CacheEntry:
-    n_finished: int  # how many of the finished trials, in the order they finished, it learned from
+    n_fit: int  # it learned from the first this many finished trials, in the order they finished
     encoder: ParamEncoder
     model: StepModel | None
     leader: float = math.inf  # the best value of the finished trials at this step
@@ -257,7 +257,7 @@ class SRMPruner(LockAndCaches, BasePruner):
                 return False
             key = cache.grid[position]
             entry = cache.steps.get(key)
-            if entry is None or entry.n_finished != cache.n_fit:
+            if entry is None or entry.n_fit != cache.n_fit:
                 entry = self._step_model(cache, trials, key, sign)
                 cache.steps[key] = entry
             best, horizon = cache.best, cache.horizon
