@@ -23,8 +23,9 @@ _LAMBDAS = tuple(float(v) for v in np.logspace(-3, 2, 11))
 class Regressor(Protocol):
     """What a length model needs: a fit that also yields out-of-sample residuals.
 
-    ``y`` holds one target per column, each fitted on its own: a length model regresses the
-    final value and the gain over the last value on the same features.
+    ``y`` holds one target per column, each fitted on its own (but for robust row weights,
+    which ``KernelRidgeLOO`` shares among them): a length model regresses the final value and
+    the gain over the last value on the same features.
     """
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -47,11 +48,22 @@ class KernelRidgeLOO:
     on the learning curves of ``benchmarks/prediction.py`` it was more accurate than the single
     best kernel, whose choice by LOO on 100 curves is noisy. With ``average=False`` only the
     kernel with the smallest LOO error is kept, target by target.
+
+    With ``robust`` (the default), each kernel is fitted a second time with Huber weights of
+    its first fit's leave-one-out errors (one weighted eigendecomposition more), so that a few
+    curves far from the rest, a late learner among early ones, pull less on the others'
+    predictions (the targets share these row weights, the mean of their Huber distances). On
+    metaqnn_svhn it raised the mean R2 at 10% and 25% of the curve over 30 draws by 0.02, and
+    the worst draw's at 10% from -0.09 to 0.11 (benchmarks/README.md). The leave-one-out
+    errors and the choice of the penalty are then those of the weighted fit.
     """
 
-    def __init__(self, gammas: tuple[float, ...] = GAMMAS, *, average: bool = True) -> None:
+    def __init__(
+        self, gammas: tuple[float, ...] = GAMMAS, *, average: bool = True, robust: bool = True
+    ) -> None:
         self.gammas = gammas
         self.average = average
+        self.robust = robust
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         d = x.shape[1]
@@ -59,7 +71,7 @@ class KernelRidgeLOO:
         sq = np.sum(x**2, axis=1)
         dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
         self.x_ = x
-        # Per kernel, the dual coefficients of every target: (K + lam I)^-1 y.
+        # Per kernel, the dual coefficients of every target: (W K + lam I)^-1 W y.
         self.duals_: list[tuple[float, np.ndarray]] = []
         # Identical rows (a configuration trained twice alike) are left out together: left out
         # alone, a row is predicted by its copy, and the errors come out near zero.
@@ -67,29 +79,15 @@ class KernelRidgeLOO:
         copies = [np.flatnonzero(group == g) for g in np.flatnonzero(np.bincount(group) > 1)]
         loos, scores = [], []
         for gamma in self.gammas:
-            # One decomposition serves every penalty and every target.
-            eigval, eigvec = np.linalg.eigh(_kernel(dist, linear, gamma, d))
-            eigval = np.maximum(eigval, 0.0)
-            proj = eigvec.T @ y
-            best_score = np.full(y.shape[1], np.inf)
-            best_lam = np.zeros(y.shape[1])
-            best_loo = np.zeros_like(y)
-            for lam in _LAMBDAS:
-                shrink = eigval / (eigval + lam)
-                fitted = eigvec @ (shrink[:, None] * proj)
-                leverage = np.einsum("ij,j,ij->i", eigvec, shrink, eigvec)
-                loo = y - (y - fitted) / np.maximum(1.0 - leverage, 1e-9)[:, None]
-                for rows in copies:  # r_G = (I - H_GG)^-1 (y_G - f_G)
-                    hat = (eigvec[rows] * shrink) @ eigvec[rows].T
-                    keep = np.eye(len(rows)) * (1.0 + 1e-9) - hat
-                    loo[rows] = y[rows] - np.linalg.solve(keep, (y - fitted)[rows])
-                score = np.mean((y - loo) ** 2, axis=0)
-                better = score < best_score
-                best_score[better], best_lam[better] = score[better], lam
-                best_loo[:, better] = loo[:, better]
-            self.duals_.append((gamma, eigvec @ (proj / (eigval[:, None] + best_lam))))
-            loos.append(best_loo)
-            scores.append(best_score)
+            kernel = _kernel(dist, linear, gamma, d)
+            rows = np.ones(len(x))  # the weight of each row
+            for _ in range(2 if self.robust else 1):
+                dual, loo, score = _ridge_loo(kernel, y, rows, copies)
+                if self.robust:
+                    rows = _huber_weights(y - loo)
+            self.duals_.append((gamma, dual))
+            loos.append(loo)
+            scores.append(score)
         # The weight of each kernel in each target's model: equal, or all on the kernel of the
         # smallest LOO error.
         if self.average:
@@ -111,6 +109,49 @@ class KernelRidgeLOO:
         for (gamma, dual), weights in zip(self.duals_, self.weights_, strict=True):
             out += (_kernel(dist, linear, gamma, d) @ dual) * weights
         return out
+
+
+def _ridge_loo(
+    kernel: np.ndarray, y: np.ndarray, weights: np.ndarray, copies: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted kernel ridge regression of every target of ``y``, its penalty chosen by LOO.
+
+    Minimises ``sum_i w_i (y_i - f_i)^2 + lam |f|^2`` for each penalty of ``_LAMBDAS`` from one
+    eigendecomposition of ``W^1/2 K W^1/2``, and keeps, target by target, the penalty of the
+    smallest weighted mean squared leave-one-out residual. Returns the dual coefficients
+    ``(W K + lam I)^-1 W y``, the out-of-sample predictions and their scores.
+    """
+    root = np.sqrt(weights)
+    eigval, eigvec = np.linalg.eigh(root[:, None] * kernel * root[None, :])
+    eigval = np.maximum(eigval, 0.0)
+    proj = eigvec.T @ (root[:, None] * y)
+    best_score = np.full(y.shape[1], np.inf)
+    best_lam = np.zeros(y.shape[1])
+    best_loo = np.zeros_like(y)
+    for lam in _LAMBDAS:
+        shrink = eigval / (eigval + lam)
+        # The hat matrix W^-1/2 A W^1/2, with A = V diag(shrink) V^T, has A's diagonal.
+        fitted = eigvec @ (shrink[:, None] * proj) / root[:, None]
+        leverage = np.einsum("ij,j,ij->i", eigvec, shrink, eigvec)
+        loo = y - (y - fitted) / np.maximum(1.0 - leverage, 1e-9)[:, None]
+        for rows in copies:  # r_G = (I - H_GG)^-1 (y_G - f_G)
+            hat = (eigvec[rows] * shrink) @ eigvec[rows].T * root[rows] / root[rows, None]
+            keep = np.eye(len(rows)) * (1.0 + 1e-9) - hat
+            loo[rows] = y[rows] - np.linalg.solve(keep, (y - fitted)[rows])
+        score = weights @ (y - loo) ** 2 / weights.sum()
+        better = score < best_score
+        best_score[better], best_lam[better] = score[better], lam
+        best_loo[:, better] = loo[:, better]
+    dual = root[:, None] * (eigvec @ (proj / (eigval[:, None] + best_lam)))
+    return dual, best_loo, best_score
+
+
+def _huber_weights(residuals: np.ndarray) -> np.ndarray:
+    """Huber's weights, ``min(1, 1.345 / z)``, of rows whose residuals are ``z`` robust standard
+    deviations (1.4826 median absolute residuals) away, on average over the targets."""
+    spread = 1.4826 * np.median(np.abs(residuals), axis=0)
+    z = np.abs(residuals) / np.where(spread > 0.0, spread, np.inf)
+    return np.asarray(np.minimum(1.0, 1.345 / np.maximum(z.mean(axis=1), 1e-12)))
 
 
 def _kernel(dist: np.ndarray, linear: np.ndarray, gamma: float, d: int) -> np.ndarray:

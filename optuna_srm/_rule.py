@@ -16,10 +16,11 @@ from optuna_srm._regression import GAMMAS, KernelRidgeLOO, Regressor, make_regre
 from optuna_srm._srm import LengthModel
 
 # The pruner's default model: the gain regression alone, with an RBF part always in the kernel,
-# the one kernel that LOO prefers. The estimator's default also regresses the final value itself,
-# allows a linear-only kernel and averages the kernels; such models, fitted on a handful of
-# finished trials, gave error scales too small to prune safely with, and with averaging the
-# trials trained 3 to 10% more epochs (benchmarks/pruning.py).
+# the one kernel that LOO prefers, refitted with Huber weights as the estimator's. The
+# estimator's default also regresses the final value itself, allows a linear-only kernel and
+# averages the kernels; such models, fitted on a handful of finished trials, gave error scales
+# too small to prune safely with, and with averaging the trials trained 3 to 10% more epochs
+# (benchmarks/pruning.py).
 _PRUNER_GAMMAS = tuple(g for g in GAMMAS if g > 0)
 
 # Weight, in training points, of the global mean square in the local error scale.
