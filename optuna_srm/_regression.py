@@ -80,11 +80,11 @@ class KernelRidgeLOO:
         loos, scores = [], []
         for gamma in self.gammas:
             kernel = _kernel(dist, linear, gamma, d)
-            rows = np.ones(len(x))  # the weight of each row
+            row_weights = np.ones(len(x))
             for _ in range(2 if self.robust else 1):
-                dual, loo, score = _ridge_loo(kernel, y, rows, copies)
+                dual, loo, score = _ridge_loo(kernel, y, row_weights, copies)
                 if self.robust:
-                    rows = _huber_weights(y - loo)
+                    row_weights = _huber_weights(y - loo)
             self.duals_.append((gamma, dual))
             loos.append(loo)
             scores.append(score)
