@@ -80,11 +80,10 @@ class KernelRidgeLOO:
         loos, scores = [], []
         for gamma in self.gammas:
             kernel = _kernel(dist, linear, gamma, d)
-            row_weights = np.ones(len(x))
-            for _ in range(2 if self.robust else 1):
+            dual, loo, score = _ridge_loo(kernel, y, np.ones(len(x)), copies)
+            if self.robust:
+                row_weights = _huber_weights(y - loo)
                 dual, loo, score = _ridge_loo(kernel, y, row_weights, copies)
-                if self.robust:
-                    row_weights = _huber_weights(y - loo)
             self.duals_.append((gamma, dual))
             loos.append(loo)
             scores.append(score)
