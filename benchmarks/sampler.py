@@ -139,7 +139,7 @@ from optuna_srm import (
     parse_architecture,
     suggest_architecture,
 )
-from optuna_srm._suggest import ARCHITECTURE_ATTR, DEPTH_ATTR, NUM_PARAMS_ATTR
+from optuna_srm.architecture._suggest import ARCHITECTURE_ATTR, DEPTH_ATTR, NUM_PARAMS_ATTR
 
 try:
     from _specs import parse_spec, split_specs

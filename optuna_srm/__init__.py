@@ -1,22 +1,30 @@
-"""optuna-srm: learning-curve prediction and early stopping for Optuna (Baker et al., 2017)."""
+"""optuna-srm: learning-curve prediction and early stopping for Optuna (Baker et al., 2017).
 
-from optuna_srm._hyperband import SRMHyperbandPruner
-from optuna_srm._layers import (
+The public names live in subpackages and are re-exported here:
+
+- :mod:`optuna_srm.prediction`: :class:`SequentialRegressionModel` (numpy and scikit-learn);
+- :mod:`optuna_srm.pruners`: :class:`SRMPruner`, :class:`SRMHyperbandPruner`;
+- :mod:`optuna_srm.architecture`: MetaQNN's layer specs, :class:`MetaQNNSpace`,
+  :class:`QLearningArchitectureSampler`, :func:`suggest_architecture`;
+- :mod:`optuna_srm.torch` (the ``torch`` extra): models, data sets and training.
+"""
+
+from optuna_srm.architecture import (
     FC,
     GAP,
     Conv,
     Dropout,
     Layer,
+    MetaQNNSpace,
     Pool,
+    QLearningArchitectureSampler,
     Softmax,
     format_architecture,
     parse_architecture,
+    suggest_architecture,
 )
-from optuna_srm._pruner import SRMPruner
-from optuna_srm._sampler import QLearningArchitectureSampler
-from optuna_srm._space import MetaQNNSpace
-from optuna_srm._srm import SequentialRegressionModel
-from optuna_srm._suggest import suggest_architecture
+from optuna_srm.prediction import SequentialRegressionModel
+from optuna_srm.pruners import SRMHyperbandPruner, SRMPruner
 
 __all__ = [
     "FC",

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from optuna_srm._features import N_CURVE_FEATURES, ParamEncoder, clean_curve, curve_features
+from optuna_srm.prediction._features import (
+    N_CURVE_FEATURES,
+    ParamEncoder,
+    clean_curve,
+    curve_features,
+)
 
 NAN, INF = math.nan, math.inf
 

@@ -20,7 +20,7 @@ from optuna_srm import (
     format_architecture,
     parse_architecture,
 )
-from optuna_srm._layers import parse_layer
+from optuna_srm.architecture._layers import parse_layer
 
 N_SVHN_ROWS = 1300
 

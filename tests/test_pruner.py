@@ -20,7 +20,7 @@ from optuna_srm import SRMPruner
 
 DIRECTIONS = ["maximize", "minimize"]
 SRM_ATTRS = ("srm_predicted_final", "srm_predicted_std", "srm_p_improve", "srm_step")
-PRUNER_LOGGER = "optuna_srm._pruner"
+PRUNER_LOGGER = "optuna_srm.pruners._srm"
 
 # The behaviour study: 50 trials of 20 steps; even trials are good, odd ones bad.
 N_TRIALS, N_STEPS, BEST = 50, 20, 37

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optuna_srm._qlearning import (
+from optuna_srm.architecture._qlearning import (
     PAPER_SCHEDULE,
     QTable,
     Transition,

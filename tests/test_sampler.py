@@ -282,7 +282,7 @@ def test_threads_of_one_study_learn_what_a_fresh_sampler_learns() -> None:
 
 
 def test_srm_pruner_uses_the_architecture_features() -> None:
-    from optuna_srm._pruner import _params
+    from optuna_srm.pruners._srm import trial_features as _params
 
     study = optuna.create_study()
     trial = study.ask()
@@ -379,7 +379,7 @@ def test_multi_objective_studies_are_rejected_by_name() -> None:
     study.optimize(
         lambda t: (float(len(optuna_srm.suggest_architecture(t, SPACE))), 1.0), n_trials=3
     )
-    message = "QLearningArchitectureSampler does not support multi-objective studies"
+    message = "QLearningArchitectureSampler supports single-objective studies only"
     with pytest.raises(ValueError, match=message):
         sampler.q_values(study)
     study.sampler = sampler
@@ -419,11 +419,18 @@ def test_same_seed_same_architectures() -> None:
 
 
 def test_reseed_rng_changes_the_draws() -> None:
-    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, seed=0)
-    before = sampler._rng.rng.random_sample()
-    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, seed=0)
-    sampler.reseed_rng()
-    assert sampler._rng.rng.random_sample() != before
+    def architectures(reseed: bool) -> list[str]:
+        sampler = optuna_srm.QLearningArchitectureSampler(
+            SPACE, epsilon_schedule=((1.0, 1),), seed=0
+        )
+        if reseed:
+            sampler.reseed_rng()
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(lambda t: float(len(optuna_srm.suggest_architecture(t, SPACE))), 8)
+        return [t.user_attrs["architecture"] for t in study.trials]
+
+    assert architectures(reseed=False) == architectures(reseed=False)
+    assert architectures(reseed=True) != architectures(reseed=False)
 
 
 def test_on_every_storage(storage: BaseStorage) -> None:

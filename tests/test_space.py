@@ -24,7 +24,8 @@ from optuna_srm import (
     format_architecture,
     parse_architecture,
 )
-from optuna_srm._space import State, is_architecture_param
+from optuna_srm._keys import is_layer_param as is_architecture_param
+from optuna_srm.architecture._space import State
 
 DEFAULT_CONVS = tuple(f"C({f},{k},1)" for f in (64, 128, 256, 512) for k in (1, 3, 5))
 DEFAULT_POOLS = ("P(5,3)", "P(3,2)", "P(2,2)")

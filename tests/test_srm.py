@@ -19,7 +19,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import estimator_checks
 
 from optuna_srm import SequentialRegressionModel
-from optuna_srm._regression import _LAMBDAS, KernelRidgeLOO, _ridge_loo
+from optuna_srm.prediction._regressors import _LAMBDAS, KernelRidgeLOO, _ridge_loo
 
 DOCUMENTED_REGRESSORS = ("auto", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols")
 Z_90 = 1.645  # half-width of a two-sided 90% Gaussian interval, in standard deviations

@@ -21,7 +21,7 @@ from optuna_srm import (
     parse_architecture,
     suggest_architecture,
 )
-from optuna_srm._space import is_architecture_param
+from optuna_srm._keys import is_layer_param as is_architecture_param
 
 SPACES = {
     "default": MetaQNNSpace(),
@@ -173,7 +173,8 @@ def test_enqueue_trial_fixes_a_prefix_of_the_architecture() -> None:
 class PerLayerQLearning(QLearningArchitectureSampler):
     """The same sampler, asked one layer at a time as any other sampler is."""
 
-    plan_architecture = None
+    def plan_architecture(self, *args: object) -> None:
+        return None
 
 
 def qlearning_objective(

@@ -8,8 +8,8 @@ from functools import partial
 
 from torch import nn
 
-from optuna_srm._features import check_int, is_int
-from optuna_srm._layers import (
+from optuna_srm._validation import check_int, is_int
+from optuna_srm.architecture._layers import (
     FC,
     GAP,
     Conv,

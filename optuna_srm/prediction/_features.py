@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
 
 import numpy as np
+
+from optuna_srm._validation import is_number
 
 ParamValue = float | int | str | bool | None
 
@@ -133,31 +134,3 @@ def _category(value: object) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return value if isinstance(value, str) else f"{value!r} ({type(value).__name__})"
-
-
-def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
-    """Whether ``value`` is an integer: Python's or numpy's, not a bool."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def is_number(value: object) -> bool:
-    """Whether ``value`` is a real number: Python's or numpy's int or float, not a bool."""
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool
-    )
-
-
-def check_int(name: str, value: object, low: int) -> None:
-    """Raise a ``ValueError`` naming ``name`` unless ``value`` is an integer >= ``low``."""
-    if not is_int(value) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")
-
-
-def check_seed(seed: object) -> int | None:
-    """Return ``seed`` as an int, or raise a ``ValueError`` naming ``seed`` unless it is
-    ``None`` or an integer in ``[0, 2**32 - 1]`` (numpy's range of seeds)."""
-    if seed is None:
-        return None
-    if is_int(seed) and 0 <= seed < 2**32:
-        return int(seed)
-    raise ValueError(f"seed must be None or an integer in [0, 2**32 - 1], but got {seed=}.")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import optuna
 
-from optuna_srm._layers import Layer, format_architecture
-from optuna_srm._optuna_private import fixed_params, set_trial_params, set_user_attrs
-from optuna_srm._space import MetaQNNSpace, is_architecture_param
-
-ARCHITECTURE_ATTR = "architecture"
-DEPTH_ATTR = "architecture_depth"
-NUM_PARAMS_ATTR = "architecture_num_params"
+from optuna_srm import _keys
+from optuna_srm._optuna_internals import fixed_params, set_trial_params, set_user_attrs
+from optuna_srm.architecture._layers import Layer, format_architecture
+from optuna_srm.architecture._sampler import QLearningArchitectureSampler
+from optuna_srm.architecture._space import MetaQNNSpace, State
 
 
 def suggest_architecture(
@@ -63,22 +61,17 @@ def suggest_architecture(
     space = MetaQNNSpace() if space is None else space
     if isinstance(trial, optuna.Trial):
         _store_planned_layers(trial, space)
-    state = space.initial_state()
-    tokens: list[str] = []
-    while not state.terminal:
-        choices = space.actions(state)
-        if len(choices) == 1:
-            token = choices[0]
-        else:
-            token = str(trial.suggest_categorical(space.param_name(state), choices))
-        tokens.append(token)
-        state = space.step(state, token)
+
+    def suggest(state: State, choices: tuple[str, ...]) -> str:
+        return str(trial.suggest_categorical(space.param_name(state), choices))
+
+    tokens = [token for _, _, token in space.choose_walk(suggest) if token is not None]
     layers = space.with_dropout(tokens)
     features = space.features(layers)
     attrs = {
-        ARCHITECTURE_ATTR: format_architecture(layers),
-        DEPTH_ATTR: features["depth"],
-        NUM_PARAMS_ATTR: features["num_params"],
+        _keys.ARCHITECTURE: format_architecture(layers),
+        _keys.DEPTH: features["depth"],
+        _keys.NUM_PARAMS: features["num_params"],
     }
     if isinstance(trial, optuna.Trial):
         set_user_attrs(trial.study, trial, attrs)
@@ -92,11 +85,12 @@ def _store_planned_layers(trial: optuna.Trial, space: MetaQNNSpace) -> None:
     """Store the layers of a sampler that chooses the whole walk at once
     (QLearningArchitectureSampler) in one write, not one per layer; the suggestions then read
     them back."""
-    plan = getattr(trial.study.sampler, "plan_architecture", None)
-    if plan is None or any(
-        is_architecture_param(name) for name in (*trial.params, *fixed_params(trial))
-    ):
+    sampler = trial.study.sampler
+    if not isinstance(sampler, QLearningArchitectureSampler):
         return
-    planned = plan(trial.study, trial.number, space)
+    fixed = fixed_params(trial)
+    if fixed is None or any(_keys.is_layer_param(name) for name in (*trial.params, *fixed)):
+        return
+    planned = sampler.plan_architecture(trial.study, trial.number, space)
     if planned:
         set_trial_params(trial, planned)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import optuna
 from optuna.pruners import HyperbandPruner
 from optuna.trial import FrozenTrial
 
-from optuna_srm._features import check_int, is_int
-from optuna_srm._pickling import LockAndCaches
-from optuna_srm._pruner import SRMPruner, check_single_objective
+from optuna_srm._study_cache import PicklableLock
+from optuna_srm._validation import check_int, check_single_objective, is_int
+from optuna_srm.pruners._srm import SRMPruner
 
 _logger = logging.getLogger(__name__)
 
 
-class SRMHyperbandPruner(LockAndCaches, HyperbandPruner):
+class SRMHyperbandPruner(HyperbandPruner):
     """Hyperband whose trials are also stopped when a sequential regression model expects them
     to lose (after the paper's f-Hyperband).
 
@@ -34,26 +33,22 @@ class SRMHyperbandPruner(LockAndCaches, HyperbandPruner):
 
         .. testcode::
 
+            import math
+
             import optuna
-            from sklearn.datasets import load_digits
-            from sklearn.linear_model import SGDClassifier
-            from sklearn.model_selection import train_test_split
 
             import optuna_srm
 
-            X, y = load_digits(return_X_y=True)
-            X_train, X_valid, y_train, y_valid = train_test_split(X, y, random_state=0)
-
 
             def objective(trial):
-                alpha = trial.suggest_float("alpha", 1e-6, 1e-1, log=True)
-                clf = SGDClassifier(alpha=alpha, random_state=0)
+                rate = trial.suggest_float("rate", 0.01, 1.0, log=True)
+                ceiling = trial.suggest_float("ceiling", 0.5, 1.0)
                 for step in range(20):
-                    clf.partial_fit(X_train, y_train, classes=list(range(10)))
-                    trial.report(clf.score(X_valid, y_valid), step)
+                    accuracy = ceiling * (1.0 - math.exp(-rate * (step + 1)))
+                    trial.report(accuracy, step)
                     if trial.should_prune():
                         raise optuna.TrialPruned()
-                return clf.score(X_valid, y_valid)
+                return accuracy
 
 
             pruner = optuna_srm.SRMHyperbandPruner(max_resource=20)
@@ -107,7 +102,7 @@ class SRMHyperbandPruner(LockAndCaches, HyperbandPruner):
         self._srm = SRMPruner() if srm_pruner is None else srm_pruner
         # HyperbandPruner builds its brackets at its first check without a lock: threads of
         # study.optimize(n_jobs=...) could build them twice and then fail on every trial.
-        self._lock = threading.Lock()
+        self._lock = PicklableLock()
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         check_single_objective(study, type(self).__name__)

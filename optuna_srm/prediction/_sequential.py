@@ -13,15 +13,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from optuna_srm._features import (
-    ParamEncoder,
-    ParamValue,
-    check_int,
-    clean_curve,
-    curve_features,
-    is_int,
-)
-from optuna_srm._regression import REGRESSORS, Regressor, make_regressor
+from optuna_srm._validation import check_int, is_int
+from optuna_srm.prediction._features import ParamEncoder, ParamValue, clean_curve, curve_features
+from optuna_srm.prediction._regressors import REGRESSORS, Regressor, make_regressor
 
 Params = Sequence[Mapping[str, ParamValue]]
 

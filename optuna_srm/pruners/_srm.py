@@ -5,9 +5,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 import optuna
@@ -16,63 +14,47 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_srm._features import (
-    ParamEncoder,
-    ParamValue,
-    check_int,
-    check_seed,
-    clean_curve,
-    is_number,
-)
-from optuna_srm._optuna_private import (
-    TrialKey,
-    extends,
-    set_user_attrs,
-    storage_key,
-    trial_key,
-)
-from optuna_srm._pickling import LockAndCaches
-from optuna_srm._regression import REGRESSORS
-from optuna_srm._rule import StepModel, fit_step_model
-from optuna_srm._space import is_architecture_param
-from optuna_srm._suggest import DEPTH_ATTR, NUM_PARAMS_ATTR
+from optuna_srm import _keys
+from optuna_srm._optuna_internals import set_user_attrs
+from optuna_srm._study_cache import StudyCaches, finish_order
+from optuna_srm._validation import check_int, check_seed, check_single_objective, is_number
+from optuna_srm.prediction._features import ParamEncoder, ParamValue, clean_curve
+from optuna_srm.prediction._regressors import REGRESSORS
+from optuna_srm.prediction._rule import StepModel, fit_step_model, saved_fraction
 
 _logger = logging.getLogger(__name__)
 
-# The user attr holding the predicted final value (read by QLearningArchitectureSampler).
-PREDICTED_FINAL_ATTR = "srm_predicted_final"
-# The user attr holding the step of the check that recorded it.
-_STEP_ATTR = "srm_step"
 # The models learn from the first n finished trials, n from a schedule that grows by this
 # fraction: they are refitted when the finished trials have grown by it.
 _REFIT_GROWTH = 0.1
 # Learn from at most this many finished trials unless told otherwise.
 _DEFAULT_MAX_TRAIN_TRIALS = 200
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 @dataclass
-class _CacheEntry:
+class _StepEntry:
+    """The model of one step, and what it was fitted on."""
+
     n_fit: int  # it learned from the first this many finished trials, in the order they finished
     encoder: ParamEncoder
-    model: StepModel | None
+    model: StepModel | None  # None where no model applies at this step
     leader: float = math.inf  # the best value of the finished trials at this step
 
 
 @dataclass
-class _StudyCache:
+class _StudyState:
     """What the pruner derived from one study's finished (complete and pruned) trials."""
 
-    n_trials: int = -1  # how many there were when ``finished`` was derived
-    ends: tuple[TrialKey | None, ...] = ()  # the keys of the first and the last of them
     finished: list[FrozenTrial] = field(default_factory=list)  # complete, with value and curve
     best: float = -math.inf  # the best value among ``finished``, times the direction's sign
     horizon: int = 0  # the last step among ``finished``
     n_fit: int = 0  # the models learn from the first this many of ``finished``
     grid: list[int] = field(default_factory=list)  # the steps that those trials reported
-    steps: dict[int, _CacheEntry] = field(default_factory=dict)  # the model of each step
+    steps: dict[int, _StepEntry] = field(default_factory=dict)  # the model of each step
 
 
-class SRMPruner(LockAndCaches, BasePruner):
+class SRMPruner(BasePruner):
     """Pruner that stops trials whose predicted final value is unlikely to beat the best.
 
     At every step a sequential regression model predicts the running trial's final value from
@@ -177,8 +159,6 @@ class SRMPruner(LockAndCaches, BasePruner):
     https://arxiv.org/abs/1705.10823.
     """
 
-    _CACHES = ("_studies",)
-
     def __init__(
         self,
         relative_threshold: float = 0.02,
@@ -213,22 +193,15 @@ class SRMPruner(LockAndCaches, BasePruner):
         self._max_train_trials = max_train_trials
         self._regressor = regressor
         self._seed = 0 if seed is None else seed
-        self._studies: dict[tuple[int, int], _StudyCache] = {}
-        # study.optimize(n_jobs=...) calls prune from several threads: one at a time updates
-        # the caches and fits.
-        self._lock = threading.Lock()
+        self._studies: StudyCaches[_StudyState] = StudyCaches()
 
     def prune(self, study: optuna.study.Study, trial: FrozenTrial) -> bool:
         check_single_objective(study, type(self).__name__)
         step = trial.last_step
-        if step is None or step < self._n_warmup_steps:
-            return False
-        # As Optuna's pruners: check at the first reported step of each interval.
-        boundary = step - (step - self._n_warmup_steps) % self._interval_steps
-        if max((s for s in trial.intermediate_values if s < step), default=-1) >= boundary:
+        if step is None or not self._is_check_step(trial, step):
             return False
         try:
-            return self._prune(study, trial, step)
+            return self._check(study, trial, step)
         except Exception:  # A pruner must never stop the user's training.
             _logger.warning(
                 "SRMPruner could not decide on trial %d at step %d; the trial goes on.",
@@ -238,138 +211,140 @@ class SRMPruner(LockAndCaches, BasePruner):
             )
             return False
 
-    def _prune(self, study: optuna.study.Study, trial: FrozenTrial, step: int) -> bool:
+    def _is_check_step(self, trial: FrozenTrial, step: int) -> bool:
+        """Whether ``step`` is past the warm-up and the first reported step of its interval,
+        as with Optuna's pruners."""
+        if step < self._n_warmup_steps:
+            return False
+        boundary = step - (step - self._n_warmup_steps) % self._interval_steps
+        return max((s for s in trial.intermediate_values if s < step), default=-1) < boundary
+
+    def _check(self, study: optuna.study.Study, trial: FrozenTrial, step: int) -> bool:
+        """Predict the trial's final value, record the prediction, and apply the rule."""
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         prefix = _prefix(trial, step, sign)
         if not prefix.size:
             return False
-        with self._lock:
+        with self._studies.lock:
             # Read inside the lock: a thread never sees fewer finished trials than the cache.
-            states = (TrialState.COMPLETE, TrialState.PRUNED)
-            trials = study.get_trials(deepcopy=False, states=states)
-            cache = self._study_cache(study, trials, sign)
-            if len(cache.finished) < self._n_startup_trials:
-                return False
-            # Steps between two that the finished trials reported see the same finished
-            # prefixes: they share the model of the earlier one.
-            position = bisect.bisect_right(cache.grid, step) - 1
-            if position < 0:
-                return False
-            key = cache.grid[position]
-            entry = cache.steps.get(key)
-            if entry is None or entry.n_fit != cache.n_fit:
-                entry = self._step_model(cache, trials, key, sign)
-                cache.steps[key] = entry
-            best, horizon = cache.best, cache.horizon
-        if entry.model is None:
+            trials = study.get_trials(deepcopy=False, states=_FINISHED)
+            state = self._study_state(study, trials, sign)
+            entry = self._step_entry(state, trials, step, sign)
+            best, horizon = state.best, state.horizon
+        if entry is None or entry.model is None:
             return False
         model = entry.model  # fitted once, only read from here on
-        mean, std = model.predict(prefix, entry.encoder.transform([_params(trial)]))
+        mean, std = model.predict(prefix, entry.encoder.transform([trial_features(trial)]))
         if not (math.isfinite(mean) and math.isfinite(std)):
             raise ValueError(f"the model predicted {mean} with std {std}")
         p_improve = model.p_improve(mean, std, best)
         attrs = {
-            PREDICTED_FINAL_ATTR: sign * mean,
-            "srm_predicted_std": std,
-            "srm_p_improve": p_improve,
-            _STEP_ATTR: step,
+            _keys.PREDICTED_FINAL: sign * mean,
+            _keys.PREDICTED_STD: std,
+            _keys.P_IMPROVE: p_improve,
+            _keys.STEP: step,
         }
         set_user_attrs(study, trial, attrs)
-        # Stopping late saves little: the later the step, the more evidence it takes.
-        first = min(trial.intermediate_values)
-        saved = max(horizon - step, 0) / max(horizon - first + 1, 1)
-        # A trial ahead of every finished one at this step is beyond what they can tell.
-        leading = prefix[-1] >= entry.leader
-        return model.trusted and not leading and p_improve < self._threshold(model.n) * saved
+        saved = saved_fraction(step, min(trial.intermediate_values), horizon)
+        return model.should_stop(
+            p_improve, self._relative_threshold, last=prefix[-1], leader=entry.leader, saved=saved
+        )
 
-    def _study_cache(
+    def _study_state(
         self, study: optuna.study.Study, trials: list[FrozenTrial], sign: float
-    ) -> _StudyCache:
-        """The cache of ``study``, whose finished trials are ``trials``, brought up to date.
-
-        Finished trials never change and only grow in number, so the same count means the same
-        list. Fewer trials, or trials without the first or the last of those the cache was
-        built from, mean a new study under the same key (deleted and created again): it starts
-        afresh.
-        """
-        key = storage_key(study)
-        cache = self._studies.get(key)
-        if cache is None or not extends(trials, cache.n_trials, cache.ends):
-            cache = self._studies[key] = _StudyCache()
-        if cache.n_trials == len(trials):
-            return cache
-        cache.finished, cache.best, cache.horizon = [], -math.inf, 0
+    ) -> _StudyState:
+        """The state of ``study``, whose finished trials are ``trials``, brought up to date."""
+        derived = self._studies.get(study, trials, _StudyState)
+        state = derived.value
+        if derived.current(trials):
+            return state
+        state.finished, state.best, state.horizon = [], -math.inf, 0
         for t in trials:
             values = t.values  # (t.value checks the number of objectives at every call)
             complete = t.state == TrialState.COMPLETE and t.intermediate_values
             if complete and values and math.isfinite(values[0]):
-                cache.finished.append(t)
-                cache.best = max(cache.best, sign * values[0])
-                cache.horizon = max(cache.horizon, t.last_step or 0)
+                state.finished.append(t)
+                state.best = max(state.best, sign * values[0])
+                state.horizon = max(state.horizon, t.last_step or 0)
         # In the order they finished, so that those the models learn from stay the same as more
         # finish: every worker, whatever it checked before, fits the same models.
-        cache.finished.sort(key=_finish_order)
-        n_fit = _n_fit(len(cache.finished), self._n_startup_trials)
-        if n_fit != cache.n_fit:  # the steps' models and their grid change together
-            cache.n_fit = n_fit
-            cache.grid = sorted({s for t in self._training(cache) for s in t.intermediate_values})
-        cache.n_trials = len(trials)
-        cache.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
-        return cache
+        state.finished.sort(key=finish_order)
+        n_fit = _n_fit(len(state.finished), self._n_startup_trials)
+        if n_fit != state.n_fit:  # the steps' models and their grid change together
+            state.n_fit = n_fit
+            state.grid = sorted({s for t in self._training(state) for s in t.intermediate_values})
+        derived.derived_from(trials)
+        return state
 
-    def _training(self, cache: _StudyCache) -> list[FrozenTrial]:
+    def _step_entry(
+        self, state: _StudyState, trials: list[FrozenTrial], step: int, sign: float
+    ) -> _StepEntry | None:
+        """The model that applies at ``step``, fitted where it is missing or out of date;
+        ``None`` before ``n_startup_trials`` trials have finished or before their first step.
+
+        Steps between two that the finished trials reported see the same finished prefixes:
+        they share the model of the earlier one.
+        """
+        if len(state.finished) < self._n_startup_trials:
+            return None
+        position = bisect.bisect_right(state.grid, step) - 1
+        if position < 0:
+            return None
+        key = state.grid[position]
+        entry = state.steps.get(key)
+        if entry is None or entry.n_fit != state.n_fit:
+            entry = state.steps[key] = self._fit_step(state, trials, key, sign)
+        return entry
+
+    def _training(self, state: _StudyState) -> list[FrozenTrial]:
         """The finished trials the models learn from: the latest ``max_train_trials`` of the
         first ``n_fit`` to finish."""
-        return cache.finished[: cache.n_fit][-self._max_train_trials :]
+        return state.finished[: state.n_fit][-self._max_train_trials :]
 
-    def _threshold(self, n: int) -> float:
-        """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
-        return self._relative_threshold / (n + 1)
-
-    def _step_model(
-        self, cache: _StudyCache, trials: list[FrozenTrial], step: int, sign: float
-    ) -> _CacheEntry:
+    def _fit_step(
+        self, state: _StudyState, trials: list[FrozenTrial], step: int, sign: float
+    ) -> _StepEntry:
         """Fit the model of ``step``.
 
         Its ``model`` is ``None`` where no model applies: too few finished trials reached
         ``step``, or ``step`` is at or past their last step (pruning would save nothing there).
         """
-        training = self._training(cache)
-        nothing = _CacheEntry(cache.n_fit, ParamEncoder(), None)
+        training = self._training(state)
+        no_model = _StepEntry(state.n_fit, ParamEncoder(), None)
         if step >= max(t.last_step or 0 for t in training):
-            return nothing
+            return no_model
         # Stopped before the last of the training trials finished: the same on every worker.
-        cutoff = _finish_order(cache.finished[cache.n_fit - 1])
+        cutoff = finish_order(state.finished[state.n_fit - 1])
         stopped = [
             t
             for t in trials
             if t.state == TrialState.PRUNED
             and t.last_step is not None
             and t.last_step > step
-            and _finish_order(t) <= cutoff
+            and finish_order(t) <= cutoff
         ][-self._max_train_trials :]
         rows = [(t, _prefix(t, step, sign), sign * float(t.value or 0.0)) for t in training]
         rows = [row for row in rows if row[1].size]
         if len(rows) < self._n_startup_trials:
-            return nothing
+            return no_model
         n_observed = len(rows)
         leader = max(prefix[-1] for _, prefix, _ in rows)
-        room = self._max_train_trials - n_observed
-        if room > 0:
-            rows += self._impute(stopped, step, sign)[-room:]
+        n_imputed = self._max_train_trials - n_observed
+        if n_imputed > 0:
+            rows += _imputed(stopped, step, sign)[-n_imputed:]
         log_names = frozenset(
             name
             for t, _, _ in rows
             for name, d in t.distributions.items()
             if isinstance(d, FloatDistribution | IntDistribution) and d.log
-        ) | {NUM_PARAMS_ATTR}
-        encoder = ParamEncoder(log_names).fit([_params(t) for t, _, _ in rows])
+        ) | {_keys.NUM_PARAMS}
+        encoder = ParamEncoder(log_names).fit([trial_features(t) for t, _, _ in rows])
         model = fit_step_model(
             [p for _, p, _ in rows],
-            encoder.transform([_params(t) for t, _, _ in rows]),
+            encoder.transform([trial_features(t) for t, _, _ in rows]),
             np.array([value for _, _, value in rows]),
             np.arange(len(rows)) < n_observed,
-            threshold=self._threshold(n_observed),
+            relative_threshold=self._relative_threshold,
             regressor=self._regressor,
             n_top=self._n_top_check,
             seed=self._seed,
@@ -382,29 +357,26 @@ class SRMPruner(LockAndCaches, BasePruner):
             len(rows) - n_observed,
             model.trusted,
         )
-        return _CacheEntry(cache.n_fit, encoder, model, leader)
-
-    def _impute(
-        self, stopped: list[FrozenTrial], step: int, sign: float
-    ) -> list[tuple[FrozenTrial, np.ndarray, float]]:
-        """Estimated final values of trials stopped after ``step``.
-
-        Each is the prediction the pruner recorded at the trial's last check, where that was
-        after ``step``: read from the storage, so every worker learns the same from it.
-        """
-        rows = []
-        for t in stopped:
-            predicted = t.user_attrs.get(PREDICTED_FINAL_ATTR)
-            checked = t.user_attrs.get(_STEP_ATTR)
-            if not (isinstance(predicted, float) and isinstance(checked, int) and checked > step):
-                continue
-            if math.isfinite(predicted) and (own := _prefix(t, step, sign)).size:
-                rows.append((t, own, sign * predicted))
-        return rows
+        return _StepEntry(state.n_fit, encoder, model, leader)
 
 
-def _finish_order(trial: FrozenTrial) -> tuple[datetime, int]:
-    return trial.datetime_complete or datetime.min, trial.number
+def _imputed(
+    stopped: list[FrozenTrial], step: int, sign: float
+) -> list[tuple[FrozenTrial, np.ndarray, float]]:
+    """Estimated final values of trials stopped after ``step``.
+
+    Each is the prediction the pruner recorded at the trial's last check, where that was after
+    ``step``: read from the storage, so every worker learns the same from it.
+    """
+    rows = []
+    for t in stopped:
+        predicted = t.user_attrs.get(_keys.PREDICTED_FINAL)
+        checked = t.user_attrs.get(_keys.STEP)
+        if not (isinstance(predicted, float) and isinstance(checked, int) and checked > step):
+            continue
+        if math.isfinite(predicted) and (own := _prefix(t, step, sign)).size:
+            rows.append((t, own, sign * predicted))
+    return rows
 
 
 def _n_fit(n_finished: int, n_startup_trials: int) -> int:
@@ -419,27 +391,18 @@ def _n_fit(n_finished: int, n_startup_trials: int) -> int:
     return min(n, n_finished)
 
 
-def check_single_objective(study: optuna.study.Study, pruner: str) -> None:
-    """Raise a ``ValueError`` for a multi-objective ``study``, naming the ``pruner``."""
-    if len(study.directions) > 1:
-        raise ValueError(
-            f"{pruner} supports single-objective studies only, but the study has "
-            f"{len(study.directions)} objectives."
-        )
-
-
 def _prefix(trial: FrozenTrial, step: int, sign: float) -> np.ndarray:
     values = [v for s, v in sorted(trial.intermediate_values.items()) if s <= step]
     return clean_curve(sign * np.asarray(values, dtype=float))
 
 
-def _params(trial: FrozenTrial) -> dict[str, ParamValue]:
+def trial_features(trial: FrozenTrial) -> dict[str, ParamValue]:
     """The trial's params as model features; an architecture from ``suggest_architecture``
-    enters as its depth and parameter count instead of one categorical per layer."""
+    enters as its depth and parameter count (user attrs) instead of one categorical per layer."""
     out: dict[str, ParamValue] = {
-        name: value for name, value in trial.params.items() if not is_architecture_param(name)
+        name: value for name, value in trial.params.items() if not _keys.is_layer_param(name)
     }
-    for name in (DEPTH_ATTR, NUM_PARAMS_ATTR):
+    for name in (_keys.DEPTH, _keys.NUM_PARAMS):
         value = trial.user_attrs.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
             out[name] = value

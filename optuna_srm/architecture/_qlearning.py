@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optuna_srm._features import is_int, is_number
+from optuna_srm._validation import is_int, is_number
 
 # Baker et al. (ICLR 2017), Table 2: (epsilon, number of models) for SVHN and CIFAR-10.
 PAPER_SCHEDULE: tuple[tuple[float, int], ...] = (

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
-from optuna_srm._features import check_int
-from optuna_srm._layers import (
+from optuna_srm._keys import LAYER_PARAM_PREFIX
+from optuna_srm._validation import check_int, is_int
+from optuna_srm.architecture._layers import (
     FC,
     GAP,
     Conv,
@@ -23,9 +21,6 @@ from optuna_srm._layers import (
     check_layers,
     parse_layer,
 )
-
-_PARAM_PREFIX = "layer_"
-_PARAM_NAME = re.compile(rf"{_PARAM_PREFIX}\d+ \(")
 
 
 @dataclass(frozen=True)
@@ -238,7 +233,7 @@ class MetaQNNSpace:
         It holds the position and what decides the legal layers there, so that every param
         name keeps the same choices throughout a study.
         """
-        return f"{_PARAM_PREFIX}{state.depth:02d} ({self.describe(state)})"
+        return f"{LAYER_PARAM_PREFIX}{state.depth:02d} ({self.describe(state)})"
 
     def q_state(self, state: State) -> str:
         """The Q-learning state: depth, previous layer and representation-size bin."""
@@ -260,6 +255,27 @@ class MetaQNNSpace:
             return f"{low}+"
         high = min(edge for edge in self.size_bins if edge > low) - 1
         return str(low) if high == low else f"{low}-{high}"
+
+    def choose_walk(
+        self, choose: Callable[[State, tuple[str, ...]], object]
+    ) -> list[tuple[State, tuple[str, ...], str | None]]:
+        """Walk from the input to a termination, ``choose(state, actions)`` picking the layer
+        wherever more than one is legal.
+
+        Returns the ``(state, legal layers, chosen layer)`` of each step. The chosen layer is
+        ``None`` where ``choose`` returned none of the legal layers, and the walk ends there.
+        """
+        steps: list[tuple[State, tuple[str, ...], str | None]] = []
+        state = self.initial_state()
+        while not state.terminal:
+            actions = self.actions(state)
+            token = actions[0] if len(actions) == 1 else choose(state, actions)
+            if token not in actions:
+                steps.append((state, actions, None))
+                break
+            steps.append((state, actions, str(token)))
+            state = self.step(state, str(token))
+        return steps
 
     def walk(self, tokens: Sequence[str]) -> list[State]:
         """The states visited by choosing ``tokens`` from the input (``len(tokens) + 1``)."""
@@ -343,11 +359,6 @@ class MetaQNNSpace:
         return {"depth": depth, "num_params": self.count_params(layers)}
 
 
-def is_architecture_param(name: str) -> bool:
-    """Whether ``name`` is a param that :func:`suggest_architecture` creates."""
-    return _PARAM_NAME.match(name) is not None
-
-
 def _sequence(name: str, value: object, what: str, *, empty: bool = False) -> tuple[Any, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence) or not (value or empty):
         raise ValueError(
@@ -361,8 +372,8 @@ def _ints(
 ) -> tuple[int, ...]:
     """``value`` as a non-empty tuple of integers >= ``low``, or a ``ValueError`` naming it."""
     items = _sequence(name, value, what)
-    if not all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= low for v in items
-    ) or (distinct and len(set(items)) != len(items)):
+    if not all(is_int(v) and v >= low for v in items) or (
+        distinct and len(set(items)) != len(items)
+    ):
         raise ValueError(f"{name} must be {what}, but got {name}={value!r}.")
     return tuple(int(v) for v in items)

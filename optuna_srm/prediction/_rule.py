@@ -1,6 +1,6 @@
-"""The stopping rule on top of a length model: plain numpy, no Optuna.
+"""The stopping rule on top of a length model, whole: plain numpy, no Optuna.
 
-Everything here works in "higher is better" units; the pruner flips the sign for minimisation.
+Everything here works in "higher is better" units; the pruners flip the sign for minimisation.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import t as student_t
 
-from optuna_srm._regression import GAMMAS, KernelRidgeLOO, Regressor, make_regressor
-from optuna_srm._srm import LengthModel
+from optuna_srm.prediction._regressors import GAMMAS, KernelRidgeLOO, Regressor, make_regressor
+from optuna_srm.prediction._sequential import LengthModel
 
 # The pruner's default model: the gain regression alone, with an RBF part always in the kernel,
-# the one kernel that LOO prefers, refitted with Huber weights as the estimator's. The
-# estimator's default also regresses the final value itself, allows a linear-only kernel and
-# averages the kernels; such models, fitted on a handful of finished trials, gave error scales
-# too small to prune safely with, and with averaging the trials trained 3 to 10% more epochs
-# (benchmarks/pruning.py).
+# the one kernel that LOO prefers. The estimator's default (also the final value itself, a
+# linear-only kernel, kernels averaged) gives error scales too small to prune safely with when
+# it is fitted on a handful of finished trials.
 _PRUNER_GAMMAS = tuple(g for g in GAMMAS if g > 0)
 
 # Weight, in training points, of the global mean square in the local error scale.
@@ -36,6 +34,16 @@ def p_exceed(need: np.ndarray | float, scale: np.ndarray | float, n: int) -> np.
     df = max(n - 1, 1)
     tiny = np.finfo(float).tiny
     return np.atleast_1d(student_t.sf(np.asarray(need) / np.maximum(scale, tiny), df))
+
+
+def threshold(relative_threshold: float, n: int) -> float:
+    """``relative_threshold`` times the chance that one more trial beats the best of ``n``."""
+    return relative_threshold / (n + 1)
+
+
+def saved_fraction(step: int, first: int, horizon: int) -> float:
+    """The fraction of a training from ``first`` to ``horizon`` that stopping at ``step`` saves."""
+    return max(horizon - step, 0) / max(horizon - first + 1, 1)
 
 
 @dataclass
@@ -59,6 +67,23 @@ class StepModel:
 
     def p_improve(self, mean: float, std: float, reference: float) -> float:
         return float(p_exceed(reference - mean, std, self.n)[0])
+
+    def should_stop(
+        self,
+        p_improve: float,
+        relative_threshold: float,
+        *,
+        last: float,
+        leader: float,
+        saved: float,
+    ) -> bool:
+        """The rule: stop a trial whose chance ``p_improve`` to beat the best is below the
+        threshold times the ``saved`` fraction of its training (stopping late saves little, so
+        it takes more evidence), unless the model failed its self-check or the trial's ``last``
+        value is ahead of every finished trial's at this step (the ``leader``): beyond them the
+        model can only extrapolate."""
+        limit = threshold(relative_threshold, self.n) * saved
+        return bool(self.trusted and last < leader and p_improve < limit)
 
 
 def local_scale(train: np.ndarray, residuals: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -86,7 +111,7 @@ def fit_step_model(
     finals: np.ndarray,
     observed: np.ndarray,
     *,
-    threshold: float,
+    relative_threshold: float,
     regressor: str,
     n_top: int,
     seed: int,
@@ -118,12 +143,13 @@ def fit_step_model(
     # the rule certain about any curve on a handful of examples.
     trusted = bool(np.any(np.abs(residuals) > 1e-9 * model.units_.size))
     n = finals.size
+    limit = threshold(relative_threshold, n)
     for rank in range(min(n_top, n - 1) if trusted else 0):
         top, below = order[rank], order[rank + 1]
         others = np.delete(np.arange(n), top)
         scale = local_scale(features[others], residuals[others], features[top : top + 1])
         p = p_exceed(finals[below] - out_of_sample[top], scale, n - 1)[0]
-        if p < threshold:
+        if p < limit:
             trusted = False
             break
     return StepModel(model, features, residuals, trusted)

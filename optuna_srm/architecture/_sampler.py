@@ -7,9 +7,8 @@ import logging
 import math
 import os
 import sys
-import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -17,15 +16,14 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, RandomSampler
-from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_srm._features import check_int, check_seed, is_number
-from optuna_srm._optuna_private import TrialKey, all_trials, extends, storage_key, trial_key
-from optuna_srm._pickling import LockAndCaches
-from optuna_srm._pruner import PREDICTED_FINAL_ATTR
-from optuna_srm._qlearning import (
+from optuna_srm import _keys
+from optuna_srm._optuna_internals import all_trials
+from optuna_srm._study_cache import StudyCaches, finish_order
+from optuna_srm._validation import check_int, check_seed, check_single_objective, is_number
+from optuna_srm.architecture._qlearning import (
     DEFAULT_SCHEDULE,
     PAPER_SCHEDULE,
     QTable,
@@ -35,7 +33,7 @@ from optuna_srm._qlearning import (
     epsilon_at,
     scale_schedule,
 )
-from optuna_srm._space import MetaQNNSpace, State, is_architecture_param
+from optuna_srm.architecture._space import MetaQNNSpace, State
 
 _logger = logging.getLogger(__name__)
 
@@ -43,9 +41,11 @@ _logger = logging.getLogger(__name__)
 # same replays, whatever its own seed.
 _REPLAY_SALT = 0x51EA7
 _MEMORY_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
-_EPOCH = datetime.datetime.min
 # Source directories of optuna_srm and Optuna: a warning names the first caller outside them.
-_INSIDE = (os.path.dirname(__file__) + os.sep, os.path.dirname(optuna.__file__) + os.sep)
+_INSIDE = (
+    os.path.dirname(os.path.dirname(__file__)) + os.sep,
+    os.path.dirname(optuna.__file__) + os.sep,
+)
 
 
 @dataclass
@@ -54,14 +54,13 @@ class _Memory:
 
     q: QTable
     seen: set[int] = field(default_factory=set)  # numbers of the trials looked at
-    ends: tuple[TrialKey, ...] = ()  # the keys of the first and the last of them
-    last_key: tuple[datetime.datetime, int] = (_EPOCH, -1)
+    last_key: tuple[datetime.datetime, int] = (datetime.datetime.min, -1)
     trajectories: list[list[Transition]] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
     learned_for: int | None = None  # the trial whose sampling last brought it up to date
 
 
-class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
+class QLearningArchitectureSampler(BaseSampler):
     """Sampler that proposes architectures by MetaQNN's Q-learning.
 
     The layers that :func:`~optuna_srm.suggest_architecture` asks for are chosen
@@ -132,8 +131,6 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
         seed: Seed of the epsilon-greedy choices.
     """
 
-    _CACHES = ("_memories",)
-
     #: Baker et al. (ICLR 2017), Table 2: ``(epsilon, n_models)`` for SVHN and CIFAR-10.
     PAPER_EPSILON_SCHEDULE: ClassVar[tuple[tuple[float, int], ...]] = PAPER_SCHEDULE
 
@@ -175,9 +172,8 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
         self._n_replays = n_replays
         self._q_init = None if q_init is None else float(q_init)
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
-        self._rng = LazyRandomState(seed)
-        self._memories: dict[tuple[int, int], _Memory] = {}
-        self._lock = threading.Lock()
+        self._rng = np.random.RandomState(seed)
+        self._memories: StudyCaches[_Memory] = StudyCaches()
         self._warned_foreign = False  # about layer params of another space
         self._unscaled = n_trials is None and epsilon_schedule is None  # warn at the first layer
 
@@ -194,13 +190,13 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
 
         States read ``"depth|previous layer|size bin"``; pairs never updated are left out.
         """
-        _check_single_objective(study)
-        with self._lock:
+        check_single_objective(study, type(self).__name__)
+        with self._memories.lock:
             memory = self._learn(study)
             return {state: dict(row) for state, row in memory.q.values.items()}
 
     def reseed_rng(self) -> None:
-        self._rng.rng.seed()
+        self._rng.seed()
         self._independent_sampler.reseed_rng()
 
     def infer_relative_search_space(
@@ -214,7 +210,7 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
         trial: FrozenTrial,
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
-        _check_single_objective(study)
+        check_single_objective(study, type(self).__name__)
         return {}
 
     def sample_independent(
@@ -224,10 +220,10 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        _check_single_objective(study)
+        check_single_objective(study, type(self).__name__)
         state = self._state_before(trial, param_name, param_distribution)
         if state is None:
-            if is_architecture_param(param_name) and not self._warned_foreign:
+            if _keys.is_layer_param(param_name) and not self._warned_foreign:
                 self._warned_foreign = True
                 _warn_outside(
                     f"The layer param {param_name!r} is not one of the sampler's space, so "
@@ -238,7 +234,7 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
                 study, trial, param_name, param_distribution
             )
         self._warn_unscaled()
-        with self._lock:
+        with self._memories.lock:
             q = self._learn(study, trial.number).q
             return self._choose(q, state, self.epsilon(trial.number))
 
@@ -257,21 +253,19 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
         """
         if space is not self._space and repr(space) != repr(self._space):
             return None
-        _check_single_objective(study)
+        check_single_objective(study, type(self).__name__)
         self._warn_unscaled()
-        space = self._space
-        planned = {}
-        with self._lock:
+        planned: dict[str, tuple[str, CategoricalDistribution]] = {}
+        with self._memories.lock:
             q = self._learn(study, trial_number).q
             epsilon = self.epsilon(trial_number)
-            state = space.initial_state()
-            while not state.terminal:
-                actions = space.actions(state)
-                token = actions[0]
-                if len(actions) > 1:
-                    token = self._choose(q, state, epsilon)
-                    planned[space.param_name(state)] = (token, CategoricalDistribution(actions))
-                state = space.step(state, token)
+
+            def choose_layer(state: State, actions: tuple[str, ...]) -> str:
+                token = self._choose(q, state, epsilon)
+                planned[self._space.param_name(state)] = (token, CategoricalDistribution(actions))
+                return token
+
+            self._space.choose_walk(choose_layer)
         return planned
 
     def before_trial(self, study: optuna.study.Study, trial: FrozenTrial) -> None:
@@ -291,7 +285,7 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
     def _choose(self, q: QTable, state: State, epsilon: float) -> str:
         """The epsilon-greedy layer after ``state``."""
         return choose(
-            q, self._space.q_state(state), self._space.actions(state), epsilon, self._rng.rng
+            q, self._space.q_state(state), self._space.actions(state), epsilon, self._rng
         )
 
     def _warn_unscaled(self) -> None:
@@ -303,43 +297,33 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
                 "epsilon_schedule= to set your own)."
             )
 
-    def _walk(self, params: Mapping[str, Any]) -> Iterator[tuple[State, State | None]]:
-        """The steps ``(state, next state)`` of the architecture that ``params`` describe; the
-        next state is None where ``params`` hold no legal layer, and the walk stops there."""
-        space = self._space
-        state = space.initial_state()
-        while not state.terminal:
-            actions = space.actions(state)
-            token = actions[0] if len(actions) == 1 else params.get(space.param_name(state))
-            if token not in actions:
-                yield state, None
-                return
-            nxt = space.step(state, str(token))
-            yield state, nxt
-            state = nxt
+    def _walk(self, params: Mapping[str, Any]) -> list[tuple[State, tuple[str, ...], str | None]]:
+        """The steps of the architecture that ``params`` describe, as
+        :meth:`MetaQNNSpace.choose_walk` gives them."""
+        return self._space.choose_walk(lambda state, _: params.get(self._space.param_name(state)))
 
     def _state_before(
         self, trial: FrozenTrial, name: str, distribution: BaseDistribution
     ) -> State | None:
         """The state whose next layer the param ``name`` chooses, or None if it chooses none."""
-        for state, nxt in self._walk(trial.params):
-            if nxt is None and self._space.param_name(state) == name:
+        for state, actions, layer in self._walk(trial.params):
+            if layer is None and self._space.param_name(state) == name:
                 choices = getattr(distribution, "choices", None)
-                return state if choices == self._space.actions(state) else None
+                return state if choices == actions else None
         return None
 
     def _trajectory(self, trial: FrozenTrial) -> list[Transition] | None:
         """The transitions of ``trial``'s architecture, or None if it has none of ``space``."""
         space = self._space
         out: list[Transition] = []
-        for state, nxt in self._walk(trial.params):
-            if nxt is None:
+        for state, _, layer in self._walk(trial.params):
+            if layer is None:
                 return None
-            assert nxt.previous is not None
+            nxt = space.step(state, layer)
             out.append(
                 Transition(
                     space.q_state(state),
-                    str(nxt.previous),
+                    layer,
                     None if nxt.terminal else space.q_state(nxt),
                     space.actions(nxt),
                 )
@@ -349,7 +333,7 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
     def _reward(self, study: optuna.study.Study, trial: FrozenTrial) -> float | None:
         value = trial.value
         if trial.state == TrialState.PRUNED:
-            predicted = trial.user_attrs.get(PREDICTED_FINAL_ATTR)
+            predicted = trial.user_attrs.get(_keys.PREDICTED_FINAL)
             if isinstance(predicted, int | float) and not isinstance(predicted, bool):
                 value = float(predicted)
             elif value is None and trial.last_step is not None:
@@ -363,31 +347,25 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
         """Bring the study's memory up to date with the trials finished since the last call
         (only once per trial when ``for_trial``, the number of the trial being sampled, is
         given: its later layers are chosen from the same Q-values)."""
-        key = storage_key(study)
-        memory = self._memories.get(key)
-        if memory is not None and for_trial is not None and memory.learned_for == for_trial:
-            return memory
+        known = self._memories.peek(study)
+        if known is not None and for_trial is not None and known.value.learned_for == for_trial:
+            return known.value
         trials = all_trials(study, _MEMORY_STATES)
-        if memory is not None and not extends(trials, len(memory.seen), memory.ends):
-            memory = None  # a new study under the same key (deleted and created again)
-        if memory is not None and len(memory.seen) == len(trials):
+        derived = self._memories.get(study, trials, self._new_memory)
+        memory = derived.value
+        if derived.current(trials):
             memory.learned_for = for_trial
             return memory
-        new = sorted(
-            (t for t in trials if memory is None or t.number not in memory.seen),
-            key=_finish_key,
-        )
-        if memory is None or (new and _finish_key(new[0]) < memory.last_key):
-            # First call, a new study under the same key, or a trial that finished before one
-            # already learned from became visible late: learn again from the start so that
-            # every worker agrees.
-            memory = _Memory(QTable(self._learning_rate, self._discount_factor, self._q_init))
-            new = sorted(trials, key=_finish_key)
-            self._memories[key] = memory
+        new = sorted((t for t in trials if t.number not in memory.seen), key=finish_order)
+        if new and finish_order(new[0]) < memory.last_key:
+            # A trial that finished before one already learned from became visible late: learn
+            # again from the start so that every worker agrees.
+            memory = derived.value = self._new_memory()
+            new = sorted(trials, key=finish_order)
         memory.learned_for = for_trial
         for trial in new:
             memory.seen.add(trial.number)
-            memory.last_key = _finish_key(trial)
+            memory.last_key = finish_order(trial)
             trajectory = self._trajectory(trial)
             reward = self._reward(study, trial)
             if trajectory is None or reward is None:
@@ -398,17 +376,11 @@ class QLearningArchitectureSampler(LockAndCaches, BaseSampler):
             rng = np.random.default_rng([trial.number, _REPLAY_SALT])
             for i in rng.integers(len(memory.rewards), size=self._n_replays):
                 memory.q.learn(memory.trajectories[i], memory.rewards[i])
-        memory.ends = (trial_key(trials[0]), trial_key(trials[-1])) if trials else ()
+        derived.derived_from(trials)
         return memory
 
-
-def _finish_key(trial: FrozenTrial) -> tuple[datetime.datetime, int]:
-    return (trial.datetime_complete or _EPOCH, trial.number)
-
-
-def _check_single_objective(study: optuna.study.Study) -> None:
-    if len(study.directions) > 1:
-        raise ValueError("QLearningArchitectureSampler does not support multi-objective studies.")
+    def _new_memory(self) -> _Memory:
+        return _Memory(QTable(self._learning_rate, self._discount_factor, self._q_init))
 
 
 def _warn_outside(message: str) -> None:
