@@ -139,7 +139,7 @@ from optuna_srm import (
     parse_architecture,
     suggest_architecture,
 )
-from optuna_srm.architecture._suggest import ARCHITECTURE_ATTR, DEPTH_ATTR, NUM_PARAMS_ATTR
+from optuna_srm._keys import ARCHITECTURE, DEPTH, NUM_PARAMS
 
 try:
     from _specs import parse_spec, split_specs
@@ -466,7 +466,7 @@ def run_search(task: SearchTask) -> SearchResult:
         seed=task.seed,
         n_trials=task.n_trials,
         values=[float(t.value) for t in trials],  # type: ignore[arg-type]
-        architectures=[str(t.user_attrs[ARCHITECTURE_ATTR]) for t in trials],
+        architectures=[str(t.user_attrs[ARCHITECTURE]) for t in trials],
         wall_s=wall_s,
         suggest_s=suggest_s,
     )
@@ -641,9 +641,9 @@ def walk_trial(space: MetaQNNSpace, tokens: Sequence[str], value: float) -> Froz
         distributions=distributions,
         value=value,
         user_attrs={
-            ARCHITECTURE_ATTR: format_architecture(layers),
-            DEPTH_ATTR: features["depth"],
-            NUM_PARAMS_ATTR: features["num_params"],
+            ARCHITECTURE: format_architecture(layers),
+            DEPTH: features["depth"],
+            NUM_PARAMS: features["num_params"],
         },
     )
 
