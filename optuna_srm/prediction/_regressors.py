@@ -45,17 +45,15 @@ class KernelRidgeLOO:
     gets the ridge penalty with the smallest mean squared LOO residual at the cost of that one
     decomposition, and every target of ``y`` too. Identical rows are left out together
     (``r_G = (I - H_GG)^-1 (y_G - f_G)``). The prediction is the mean of the kernels' models:
-    on the learning curves of ``benchmarks/prediction.py`` it was more accurate than the single
-    best kernel, whose choice by LOO on 100 curves is noisy. With ``average=False`` only the
-    kernel with the smallest LOO error is kept, target by target.
+    the choice of a single kernel by LOO on the few curves of a study is noisy, and the mean
+    varies less. With ``average=False`` only the kernel with the smallest LOO error is kept,
+    target by target.
 
     With ``robust`` (the default), each kernel is fitted a second time with Huber weights of
     its first fit's leave-one-out errors (one weighted eigendecomposition more), so that a few
     curves far from the rest, a late learner among early ones, pull less on the others'
-    predictions (the targets share these row weights, the mean of their Huber distances). On
-    metaqnn_svhn it raised the mean R2 at 10% and 25% of the curve over 30 draws by 0.02, and
-    the worst draw's at 10% from -0.09 to 0.11 (benchmarks/README.md). The leave-one-out
-    errors and the choice of the penalty are then those of the weighted fit.
+    predictions (the targets share these row weights, the mean of their Huber distances). The
+    leave-one-out errors and the choice of the penalty are then those of the weighted fit.
     """
 
     def __init__(

@@ -26,19 +26,16 @@ MIN_TRAIN_CURVES = 3
 _CLIP_MARGIN = 0.1
 # A category of fewer training curves is encoded as an unseen one: its one-hot column would
 # hold a single 1, which is constant in every leave-one-out fit without that curve, so the
-# out-of-sample errors miss what the column does to new curves (on benchmarks/data/mlp_digits.csv,
-# with 352 distinct hidden_layer_sizes among 400 curves, the 90% intervals covered 82% of the
-# held-out finals; 91% with this). SRMPruner keeps every category: with this it lost the best
-# trial of mlp_digits in 5 of 10 orderings (benchmarks/pruning.py). That winner ends with a jump
-# of its last epoch (0.968 to 0.985) that no model predicts; with every category kept, the
-# pruner's error scales near the top were wider (0.003-0.004 against 0.002-0.003 at steps
-# 27-29), enough to let it finish (benchmarks/README.md, pruning).
+# out-of-sample errors would miss what the column does to new curves and the intervals would
+# come out too narrow (an architecture written as text has a category per curve). SRMPruner
+# keeps every category: the wider error scale near the top is what lets a trial whose last
+# epochs jump, which no model foresees, run to its end.
 _MIN_CATEGORY_COUNT = 2
 # A prediction's change from the last value is clipped to the training curves' changes,
 # widened by this fraction of their range on each side but never past zero. Wider than the
-# features' margin: with 0.1, metaqnn_svhn's R2 at 25% of the curve fell from 0.73 to 0.54 in
-# its worst draw (benchmarks/prediction.py); with 1.0 it is 0.66, and the OLS pruner no
-# longer stops curves that beat the best one all along (tests/test_pruner.py).
+# features' margin, which would cut off the real late gains of the few curves that make them;
+# this one still keeps a linear regressor from predicting a drop that no training curve made
+# (tests/test_pruner.py).
 _GAIN_MARGIN = 1.0
 _MAX_FLOAT = int(np.finfo(float).max)
 
@@ -242,13 +239,13 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
 
     Args:
         regressor:
-            ``"auto"`` (the default, currently ``"kernel_ridge"``: the most accurate and the
-            most robust in ``benchmarks/prediction.py``), ``"kernel_ridge"`` (the mean of
-            kernel ridge regressions with RBF plus linear kernels of several widths and with a
-            linear kernel, each tuned by closed-form leave-one-out and refitted with Huber
-            weights, so that a few curves unlike the rest pull less), or one of the paper's
-            ``"nu_svr_rbf"``, ``"nu_svr_linear"``, ``"random_forest"``, ``"ols"`` (tuned by
-            random search with ``cv``-fold cross-validation and ``n_iter`` candidates).
+            ``"auto"`` (the default, currently ``"kernel_ridge"``), ``"kernel_ridge"`` (the
+            mean of kernel ridge regressions with RBF plus linear kernels of several widths and
+            with a linear kernel, each tuned by closed-form leave-one-out, which needs no
+            search, and refitted with Huber weights, so that a few curves unlike the rest pull
+            less), or one of the paper's ``"nu_svr_rbf"``, ``"nu_svr_linear"``,
+            ``"random_forest"``, ``"ols"`` (tuned by random search with ``cv``-fold
+            cross-validation and ``n_iter`` candidates).
         max_lengths:
             At most this many prefix lengths get their own model (spread evenly up to the
             length that at least 3 curves reach); at least 1.
@@ -258,8 +255,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
             Cross-validation folds for the searched regressors; at least 2.
         max_train_curves:
             Train on at most this many curves (the first ones), bounding the fitting cost,
-            which grows as the cube of their number (the default regressor took 34 s for 1000
-            curves of 20 values on a 2-core CPU); ``None`` for all. At least ``3``.
+            which grows as the cube of their number (the default regressor decomposes a
+            curves-by-curves kernel matrix per kernel and prefix length); ``None`` for all. At
+            least ``3``.
         random_state:
             Seed or ``numpy.random.RandomState`` for the searched regressors.
 
