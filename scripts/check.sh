@@ -74,7 +74,7 @@ minimum_tests() {
 import re
 text = open("pyproject.toml").read()
 block = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M).group(1)
-print("\n".join(f"{name}=={version}" for name, version in re.findall(r'"([\w-]+)>=([\w.]+)"', block)))
+print("\n".join(f"{name}=={version}" for name, version in re.findall(r'"([\w-]+)>=([\w.]+)[",]', block)))
 PY
     echo "check: $(tr '\n' ' ' <"$constraints")"
     "$min_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \

@@ -372,7 +372,9 @@ class SequentialRegressionModel(BaseEstimator):  # type: ignore[misc]
     def _check_arguments(self) -> np.random.RandomState:
         """Check the constructor's arguments; return the random state of ``random_state``."""
         if self.regressor not in REGRESSORS:
-            raise ValueError(f"regressor must be one of {REGRESSORS}, but got {self.regressor=}.")
+            raise ValueError(
+                f"regressor must be one of {REGRESSORS}, but got regressor={self.regressor!r}."
+            )
         for name, low in (("max_lengths", 1), ("n_iter", 1), ("cv", 2)):
             check_int(name, getattr(self, name), low)
         if self.max_train_curves is not None:

@@ -1,0 +1,196 @@
+"""``optuna-srm search`` end to end: real training on digits, real storages, every user mistake."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from click.testing import CliRunner
+from optuna.trial import TrialState
+
+pytest.importorskip("torch")
+
+from optuna_srm import _keys, parse_architecture
+from optuna_srm.cli import main
+from optuna_srm.cli._search import SPACES
+from optuna_srm.torch import DATASETS
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+TINY = ["--n-trials", "4", "--epochs", "2", "--devices", "cpu"]
+
+
+def run(*args: str) -> tuple[int, str]:
+    """Run the command in this process; its exit code and everything it printed."""
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``optuna-srm`` entry point in a process of its own."""
+    executable = Path(sys.executable).with_name("optuna-srm")
+    return subprocess.run(
+        [str(executable), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def one_line_error(code: int, output: str) -> str:
+    """Assert a failure that printed one error line and no traceback; return that line."""
+    assert code != 0
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
+def test_the_spaces_cover_every_data_set() -> None:
+    assert tuple(SPACES) == DATASETS
+
+
+def test_help_explains_every_option_with_its_default() -> None:
+    code, output = run("--help")
+    assert code == 0 and "search" in output
+    code, output = run("search", "--help")
+    assert code == 0
+    text = " ".join(output.split())
+    for option in (
+        "--dataset",
+        "--data-dir",
+        "--storage",
+        "--study",
+        "--n-trials",
+        "--timeout",
+        "--epochs",
+        "--devices",
+        "--pruner",
+        "--sampler",
+        "--seed",
+    ):
+        assert option in text
+    for default in (
+        "[default: digits]",
+        "[default: sqlite:///optuna-srm.db]",
+        "[default: 100; x>=1]",
+        "[default: auto]",
+        "[default: srm]",
+        "[default: qlearning]",
+    ):
+        assert default in text
+
+
+@pytest.mark.slow
+def test_a_search_trains_prunes_and_summarises(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    code, output = run("search", *TINY, "--storage", storage)
+    assert code == 0, output
+    study = optuna.load_study(study_name="digits-qlearning-srm", storage=storage)
+    finished = study.get_trials(states=FINISHED)
+    assert len(finished) == 4
+    for trial in finished:
+        assert 1 <= len(trial.intermediate_values) <= 2
+        assert 0.0 <= trial.intermediate_values[0] <= 1.0
+        SPACES["digits"].validate(parse_architecture(trial.user_attrs[_keys.ARCHITECTURE]))
+        assert trial.user_attrs[_keys.TRAIN_SECONDS] > 0.0
+    assert study.user_attrs[_keys.SEARCH_CONFIG]["dataset"] == "digits"
+    best = max(t.value for t in finished if t.state == TrialState.COMPLETE)
+    assert f"| 1 | {best:.4f} |" in output
+    epochs = sum(len(t.intermediate_values) for t in finished)
+    assert f"Epochs: {epochs} trained of the 8 these trials would have trained" in output
+    assert f"Watch it: optuna-dashboard {storage}" in output
+
+    # Run again: the study already holds its budget, so nothing more is trained.
+    code, again = run("search", *TINY, "--storage", storage)
+    assert code == 0 and "4 trials finished before" in again
+    assert len(study.get_trials(states=FINISHED)) == 4
+
+
+@pytest.mark.slow
+def test_a_second_process_joins_the_study(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    first = command("search", *TINY, "--storage", storage, "--study", "s", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    # Options left out are the study's own; the budget grows to 6.
+    second = command(
+        "search", "--storage", storage, "--study", "s", "--n-trials", "6", cwd=tmp_path
+    )
+    assert second.returncode == 0, second.stderr
+    assert "4 trials finished before" in second.stdout
+    study = optuna.load_study(study_name="s", storage=storage)
+    finished = study.get_trials(states=FINISHED)
+    assert [t.number for t in finished] == list(range(6))
+    assert all(len(t.intermediate_values) <= 2 for t in finished)  # --epochs 2 from the study
+
+
+@pytest.mark.slow
+def test_the_default_storage_is_sqlite_in_the_working_directory(tmp_path: Path) -> None:
+    done = command("search", *TINY, "--pruner", "none", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(
+        study_name="digits-qlearning-none", storage=f"sqlite:///{tmp_path / 'optuna-srm.db'}"
+    )
+    assert [len(t.intermediate_values) for t in study.trials] == [2, 2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dataset", "imagenet"], "Invalid value for '--dataset'"),
+        (["--dataset", "mnist"], "--data-dir"),
+        (["--dataset", "cifar10", "--data-dir", "{tmp}/missing"], "missing"),
+        (["--storage", "not a url"], "Invalid value for --storage"),
+        (["--storage", "nosuchdb://x"], "--storage"),
+        (["--storage", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "cannot open --storage"),
+        (["--devices", "0"], "GPU"),
+        (["--devices", "gpu"], "--devices"),
+        (["--n-trials", "0"], "Invalid value for '--n-trials'"),
+        (["--pruner", "percentile"], "Invalid value for '--pruner'"),
+    ],
+)
+def test_each_mistake_ends_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--storage" not in args:
+        args += ["--storage", f"sqlite:///{tmp_path / 'x.db'}"]
+    code, output = run("search", "--devices", "cpu", *args)
+    assert message in one_line_error(code, output)
+
+
+def test_a_study_of_another_kind_is_refused(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    optuna.create_study(study_name="mine", storage=storage)
+    code, output = run("search", "--storage", storage, "--study", "mine", "--devices", "cpu")
+    assert "not made by optuna-srm search" in one_line_error(code, output)
+
+
+def test_joining_with_other_settings_is_refused(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    config = {
+        "dataset": "digits",
+        "epochs": 2,
+        "seed": 0,
+        "pruner": "srm",
+        "sampler": "qlearning",
+        "batch_size": 64,
+    }
+    study.set_user_attr(_keys.SEARCH_CONFIG, config)
+    code, output = run("search", "--storage", storage, "--study", "s", "--epochs", "3")
+    line = one_line_error(code, output)
+    assert re.search(r"made with --epochs 2, not 3", line)
+
+
+def test_passwords_are_never_printed(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://someone:s3cret@127.0.0.1:1/none"
+    code, output = run("search", "--devices", "cpu", "--storage", url)
+    assert "s3cret" not in output
+    assert "***" in one_line_error(code, output)
