@@ -6,9 +6,12 @@ The public names live in subpackages and are re-exported here:
 - :mod:`optuna_srm.pruners`: :class:`SRMPruner`, :class:`SRMHyperbandPruner`;
 - :mod:`optuna_srm.architecture`: MetaQNN's layer specs, :class:`MetaQNNSpace`,
   :class:`QLearningArchitectureSampler`, :func:`suggest_architecture`;
-- :mod:`optuna_srm.torch` (the ``torch`` extra): models, data sets and training.
+- :mod:`optuna_srm.torch` (the ``torch`` extra): models, data sets and training;
+- :mod:`optuna_srm.visualization` (the ``dashboard`` extra): plots of the pruner's predictions
+  and a study note for optuna-dashboard.
 """
 
+from optuna_srm import visualization
 from optuna_srm.architecture import (
     FC,
     GAP,
@@ -42,5 +45,6 @@ __all__ = [
     "format_architecture",
     "parse_architecture",
     "suggest_architecture",
+    "visualization",
 ]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from optuna_srm import _keys
-from optuna_srm.cli._storage import open_storage, safe_url
+from optuna_srm.cli._storage import _JOURNAL_SUFFIXES, open_storage, safe_url
 
 if TYPE_CHECKING:
     from optuna.artifacts import FileSystemArtifactStore
@@ -129,6 +129,8 @@ def _check_exists(url: str) -> None:
     """Refuse a SQLite database or journal file that does not exist (opening it would create
     an empty one, and the dashboard would show nothing)."""
     if "://" not in url:
+        if not url.endswith(_JOURNAL_SUFFIXES):
+            return  # open_storage says what is wrong with it
         path = url
     else:
         try:

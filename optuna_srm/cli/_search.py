@@ -49,6 +49,8 @@ SPACES: dict[str, MetaQNNSpace] = {
     "cifar10": MetaQNNSpace(input_shape=(3, 32, 32)),
     "svhn": MetaQNNSpace(input_shape=(3, 32, 32)),
 }
+# Data sets whose networks are too small to gain from several CPU threads.
+_SMALL = ("digits", "mnist1d")
 PRUNERS = ("srm", "srm-hyperband", "median", "hyperband", "none")
 SAMPLERS = ("qlearning", "tpe", "random")
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -81,6 +83,7 @@ class Worker:
     timeout: float | None
     device: str
     sampler_seed: int
+    heartbeat: int = 0
 
 
 def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
@@ -189,6 +192,14 @@ def make_sampler(
     show_default=True,
     help="Seed of the train/validation split, the weights and the sampler.",
 )
+@click.option(
+    "--heartbeat",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="Seconds between the heartbeats of a running trial in a database storage; the trial "
+    "of a worker that died is failed after two missed ones and retried (0: never).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every trial as Optuna does.")
 @click.pass_context
 def search(
@@ -205,6 +216,7 @@ def search(
     pruner: str,
     sampler: str,
     seed: int,
+    heartbeat: int,
     verbose: bool,
 ) -> None:
     """Search CNN architectures with MetaQNN and stop unpromising trainings early.
@@ -220,7 +232,7 @@ def search(
         device_list = torch_side.resolve_devices(devices)
     except torch_side.DeviceError as error:
         raise click.ClickException(str(error)) from None
-    found = open_storage(storage)
+    found = open_storage(storage, heartbeat)
 
     given = {
         name
@@ -254,7 +266,9 @@ def search(
         + (f" ({already} trials finished before)" if already else "")
     )
     workers = [
-        Worker(storage, name, config, data_dir, n_trials, timeout, device, config.seed + i)
+        Worker(
+            storage, name, config, data_dir, n_trials, timeout, device, config.seed + i, heartbeat
+        )
         for i, device in enumerate(device_list)
     ]
     start = time.time()
@@ -313,10 +327,12 @@ def run_worker(worker: Worker, on_trial: Callable[[], None] | None = None) -> No
 
     config = worker.config
     space = SPACES[config.dataset]
+    if worker.device == "cpu" and config.dataset in _SMALL:
+        torch.set_num_threads(1)  # such small networks train faster on one thread than on two
     data = torch_side.load_dataset(config.dataset, worker.data_dir, split_seed=config.seed)
     study = optuna.load_study(
         study_name=worker.study,
-        storage=open_storage(worker.storage),
+        storage=open_storage(worker.storage, worker.heartbeat),
         sampler=make_sampler(config.sampler, space, worker.n_trials, worker.sampler_seed),
         pruner=make_pruner(config.pruner, config.epochs),
     )

@@ -25,10 +25,15 @@ def safe_url(url: str) -> str:
         return url.split("://", 1)[0] + "://..."
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
+def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.BaseStorage:
     """The Optuna storage of ``url``: a SQLAlchemy database URL (``sqlite:///search.db``,
     ``postgresql+psycopg://user@host/db``, ``mysql+pymysql://...``) or the path of a journal file
-    (``search.log``). Raises ``click.ClickException`` with one line on any failure."""
+    (``search.log``). Raises ``click.ClickException`` with one line on any failure.
+
+    With ``heartbeat`` (seconds), a database storage records a heartbeat of each running trial;
+    a trial whose worker died (no heartbeat for twice that long) is failed by the next worker to
+    start a trial, and retried up to three times with the same params.
+    """
     if "://" not in url:
         if not url.endswith(_JOURNAL_SUFFIXES):
             raise click.BadParameter(
@@ -52,7 +57,9 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         ) from None
     try:
         # pool_pre_ping: a connection that the server dropped is replaced, not used.
-        storage = optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        storage = optuna.storages.RDBStorage(
+            url, engine_kwargs={"pool_pre_ping": True}, **_heartbeat_arguments(heartbeat)
+        )
     except ModuleNotFoundError as error:
         raise click.ClickException(
             f"--storage {shown} needs the database driver {error.name!r}: pip install it"
@@ -67,6 +74,18 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         sqlalchemy.event.listen(storage.engine, "connect", _write_ahead_log)
         storage.engine.dispose()  # the connections opened so far go without it
     return storage
+
+
+def _heartbeat_arguments(heartbeat: int | None) -> dict[str, Any]:
+    if not heartbeat:
+        return {}
+    arguments: dict[str, Any] = {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat}
+    if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):  # Optuna 5.1 and later
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+        arguments["heartbeat_stale_trial_callback"] = retry
+    else:
+        arguments["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(max_retry=3)
+    return arguments
 
 
 def _write_ahead_log(connection: Any, record: object) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -194,3 +196,41 @@ def test_passwords_are_never_printed(tmp_path: Path) -> None:
     code, output = run("search", "--devices", "cpu", "--storage", url)
     assert "s3cret" not in output
     assert "***" in one_line_error(code, output)
+
+
+@pytest.mark.slow
+def test_the_trial_of_a_killed_worker_fails_and_is_retried(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    args = ["search", "--storage", storage, "--study", "s", "--n-trials", "2", "--epochs", "8"]
+    args += ["--devices", "cpu", "--heartbeat", "1"]
+    executable = Path(sys.executable).with_name("optuna-srm")
+    worker = subprocess.Popen([str(executable), *args], cwd=tmp_path, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # kill -9 it in the middle of its first trial
+            trials = _trials(storage)
+            if trials and trials[0].state == TrialState.RUNNING and trials[0].intermediate_values:
+                break
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.wait()
+    assert _trials(storage)[0].state == TrialState.RUNNING  # left behind
+    time.sleep(2.5)  # two missed heartbeats
+
+    second = command(*args, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    trials = _trials(storage)
+    assert trials[0].state == TrialState.FAIL
+    retry = optuna.storages.RetryFailedTrialCallback
+    retried = [t for t in trials if retry.retried_trial_number(t) == 0]
+    assert len(retried) == 1
+    assert retried[0].params == trials[0].params
+    assert len([t for t in trials if t.state in FINISHED]) == 2
+
+
+def _trials(storage: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        return optuna.load_study(study_name="s", storage=storage).get_trials()
+    except KeyError:  # not created yet
+        return []
