@@ -6,7 +6,6 @@ import bisect
 import logging
 import math
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -19,16 +18,11 @@ from optuna.trial import FrozenTrial, TrialState
 from optuna_srm import _keys
 from optuna_srm._optuna_internals import set_user_attrs
 from optuna_srm._study_cache import StudyCaches, finish_order
-from optuna_srm._validation import (
-    check_int,
-    check_seed,
-    check_single_objective,
-    is_int,
-    is_number,
-)
+from optuna_srm._validation import check_int, check_seed, check_single_objective, is_number
 from optuna_srm.prediction._features import ParamEncoder, ParamValue, clean_curve
 from optuna_srm.prediction._regressors import REGRESSORS
 from optuna_srm.prediction._rule import StepModel, fit_step_model, saved_fraction
+from optuna_srm.pruners._history import with_check
 
 _logger = logging.getLogger(__name__)
 
@@ -255,7 +249,7 @@ class SRMPruner(BasePruner):
             _keys.STEP: step,
         }
         # Only written, never read back by the rule: the decision is the same without it.
-        history = _history_with(
+        history = with_check(
             trial.user_attrs.get(_keys.PREDICTION_HISTORY),
             step,
             sign * mean,
@@ -398,57 +392,6 @@ def _imputed(
         if math.isfinite(predicted) and (own := _prefix(t, step, sign)).size:
             rows.append((t, own, sign * predicted))
     return rows
-
-
-HistoryRow = list[int | float | None]
-
-
-def _history_with(
-    previous: object, step: int, predicted: float, std: float, p_improve: float, bar: float
-) -> list[HistoryRow] | None:
-    """The trial's history of checks (``_keys.PREDICTION_HISTORY``) with the check at ``step``
-    in it; ``None`` where a value is not finite (the history stays as it was).
-
-    A history that is not one the pruner wrote starts afresh. A check at a step already in it
-    replaces that row. Beyond ``_keys.MAX_HISTORY`` rows, the row whose neighbours lie closest
-    together goes (the earliest of ties), never the first or the latest.
-    """
-    if not all(math.isfinite(v) for v in (predicted, std, p_improve)):
-        return None
-    rows = [row for row in _history_rows(previous) if row[0] != step]
-    row: HistoryRow = [step, _short(predicted), _short(std), _short(p_improve)]
-    row.append(_short(bar) if math.isfinite(bar) else None)
-    rows.insert(bisect.bisect([r[0] for r in rows], step), row)
-    while len(rows) > _keys.MAX_HISTORY:
-        steps = [r[0] for r in rows]
-        spans = [steps[i + 1] - steps[i - 1] for i in range(1, len(rows) - 1)]
-        del rows[1 + spans.index(min(spans))]
-    return rows
-
-
-def _history_rows(previous: object) -> list[list[Any]]:
-    """The rows of ``previous`` where it is a history that the pruner wrote, else none."""
-    if not (isinstance(previous, list) and all(_is_history_row(row) for row in previous)):
-        return []
-    if any(a[0] >= b[0] for a, b in pairwise(previous)):
-        return []
-    return list(previous)
-
-
-def _is_history_row(row: object) -> bool:
-    if not (isinstance(row, list) and len(row) == 5):
-        return False
-    step, *values, bar = row
-    return (
-        is_int(step)
-        and all(is_number(v) and math.isfinite(v) for v in values)
-        and (bar is None or (is_number(bar) and math.isfinite(bar)))
-    )
-
-
-def _short(value: float) -> float:
-    """``value`` to 6 significant digits: the history is for watching, and stays small."""
-    return float(f"{value:.6g}")
 
 
 def _n_fit(n_finished: int, n_startup_trials: int) -> int:
