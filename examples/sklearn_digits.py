@@ -12,13 +12,17 @@ hyperparameters, using the trials already finished in the study, and stops the t
 unlikely to beat the best one. With ``--pruner srm-hyperband``, ``SRMHyperbandPruner`` runs the
 trials in Hyperband's brackets, stops them at its rungs, and applies the same rule at the other
 steps. ``--pruner median`` and ``--pruner none`` run Optuna's ``MedianPruner`` and no pruning,
-for comparison (in another storage: a second run resumes the study in the same one).
+for comparison.
 
-The study lives in SQLite (``sklearn_digits.db`` in the working directory), so it can be resumed
-by running the script again and watched with ``optuna-dashboard sqlite:///sklearn_digits.db``.
+The study lives in SQLite (``sklearn_digits.db`` in the working directory), one study per
+pruner (``sklearn_digits-srm``, ``sklearn_digits-median``, ...), so runs with different pruners
+never mix: run the script again to resume a study, and watch them all with
+``optuna-dashboard sqlite:///sklearn_digits.db``. Keep ``--epochs`` the same across the runs of
+one study: the pruner learns from the learning curves of its finished trials.
 
-    $ python examples/sklearn_digits.py [--n-trials 60] [--storage sqlite:///sklearn_digits.db]
-                                         [--pruner {srm,srm-hyperband,median,none}]
+    $ python examples/sklearn_digits.py [--n-trials 60] [--epochs 30]
+        [--pruner {srm,srm-hyperband,median,none}] [--storage sqlite:///sklearn_digits.db]
+        [--study-name sklearn_digits-{pruner}]
 
 """
 
@@ -41,18 +45,23 @@ N_TRIALS = 60
 EPOCHS = 30
 SEED = 0
 STORAGE = "sqlite:///sklearn_digits.db"
-STUDY_NAME = "sklearn_digits"
+STUDY_NAME = "sklearn_digits-{pruner}"  # {pruner} stands for --pruner
 VALIDATION_FRACTION = 0.25
+PRUNERS = ("srm", "srm-hyperband", "median", "none")
 
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-PRUNERS = {
-    "srm": optuna_srm.SRMPruner,
-    "srm-hyperband": lambda: optuna_srm.SRMHyperbandPruner(max_resource=EPOCHS),
-    "median": optuna.pruners.MedianPruner,
-    "none": optuna.pruners.NopPruner,
-}
+
+def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    """The pruner called ``name`` (one of ``PRUNERS``) for trainings of ``epochs`` epochs."""
+    if name == "srm":
+        return optuna_srm.SRMPruner()
+    if name == "srm-hyperband":
+        return optuna_srm.SRMHyperbandPruner(max_resource=epochs)
+    if name == "median":
+        return optuna.pruners.MedianPruner()
+    return optuna.pruners.NopPruner()
 
 
 def load_data() -> Data:
@@ -65,7 +74,7 @@ def load_data() -> Data:
     return scaler.transform(X_train), scaler.transform(X_valid), y_train, y_valid
 
 
-def objective(trial: optuna.Trial, data: Data) -> float:
+def objective(trial: optuna.Trial, data: Data, epochs: int) -> float:
     X_train, X_valid, y_train, y_valid = data
     classes = np.unique(y_train)
 
@@ -85,7 +94,7 @@ def objective(trial: optuna.Trial, data: Data) -> float:
     rng = np.random.default_rng(trial.number)
 
     accuracy = 0.0
-    for epoch in range(EPOCHS):
+    for epoch in range(epochs):
         order = rng.permutation(len(y_train))
         try:
             clf.partial_fit(X_train[order], y_train[order], classes=classes)
@@ -101,31 +110,61 @@ def objective(trial: optuna.Trial, data: Data) -> float:
     return accuracy
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Tune an MLP on digits with SRMPruner.")
-    parser.add_argument("--n-trials", type=int, default=N_TRIALS)
-    parser.add_argument("--storage", default=STORAGE)
-    parser.add_argument("--pruner", choices=sorted(PRUNERS), default="srm")
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Tune an MLP on scikit-learn's digits with SRMPruner.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--n-trials", type=int, default=N_TRIALS, help="Number of trials to run (this run)."
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=EPOCHS, help="Training epochs of a trial that is not pruned."
+    )
+    parser.add_argument(
+        "--pruner",
+        choices=PRUNERS,
+        default="srm",
+        help="srm: SRMPruner; srm-hyperband: SRMHyperbandPruner; median: Optuna's MedianPruner; "
+        "none: train every trial to the end. Each pruner has its own study (--study-name).",
+    )
+    parser.add_argument(
+        "--storage",
+        default=STORAGE,
+        help="Optuna storage URL; the study is resumed when it exists there.",
+    )
+    parser.add_argument(
+        "--study-name",
+        default=STUDY_NAME,
+        help="Study name; {pruner} in it stands for --pruner, so that runs with different "
+        "pruners never share a study.",
+    )
     args = parser.parse_args()
+    if args.n_trials < 1 or args.epochs < 1:
+        parser.error("--n-trials and --epochs must be at least 1")
+    return args
 
+
+def main() -> None:
+    args = parse_args()
     study = optuna.create_study(
-        study_name=STUDY_NAME,
+        study_name=args.study_name.replace("{pruner}", args.pruner),
         storage=args.storage,
         load_if_exists=True,
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=SEED),
-        pruner=PRUNERS[args.pruner](),
+        pruner=make_pruner(args.pruner, args.epochs),
     )
     data = load_data()
     start = time.perf_counter()
     # The matrices are small: extra BLAS threads only add overhead, most of all on a busy machine.
     with threadpool_limits(limits=1):
-        study.optimize(lambda trial: objective(trial, data), n_trials=args.n_trials)
+        study.optimize(lambda trial: objective(trial, data, args.epochs), n_trials=args.n_trials)
     elapsed = time.perf_counter() - start
 
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     pruned = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.PRUNED])
-    print("Study statistics:")
+    print(f"Study {study.study_name!r} ({args.pruner} pruner) statistics:")
     print(f"  Number of finished trials: {len(complete) + len(pruned)}")
     print(f"  Number of complete trials: {len(complete)}")
     diverged = sum("diverged_at_epoch" in t.user_attrs for t in pruned)
@@ -147,7 +186,7 @@ def main() -> None:
         print(f"    {key}: {value}")
 
     trained = sum(len(t.intermediate_values) for t in complete + pruned)
-    without_pruning = EPOCHS * (len(complete) + len(pruned))
+    without_pruning = args.epochs * (len(complete) + len(pruned))
     print(
         f"Trained {trained} epochs instead of {without_pruning} without pruning: "
         f"pruning saved {1 - trained / without_pruning:.1%} of the training epochs "
