@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ import sqlalchemy.event
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
+_CREATE_ATTEMPTS = 5
 # Journal files for several processes on one machine without a database server.
 _JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
 
@@ -55,21 +57,29 @@ def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.Base
         raise click.BadParameter(
             f"cannot parse {shown!r} as a database URL", param_hint="--storage"
         ) from None
-    try:
-        # pool_pre_ping: a connection that the server dropped is replaced, not used.
-        storage = optuna.storages.RDBStorage(
-            url, engine_kwargs={"pool_pre_ping": True}, **_heartbeat_arguments(heartbeat)
-        )
-    except ModuleNotFoundError as error:
-        raise click.ClickException(
-            f"--storage {shown} needs the database driver {error.name!r}: pip install it"
-        ) from None
-    except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        password = make_url(url).password
-        if password:
-            reason = reason.replace(str(password), "***")
-        raise click.ClickException(f"cannot open --storage {shown}: {reason}") from None
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            # pool_pre_ping: a connection that the server dropped is replaced, not used.
+            storage = optuna.storages.RDBStorage(
+                url, engine_kwargs={"pool_pre_ping": True}, **_heartbeat_arguments(heartbeat)
+            )
+            break
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise click.ClickException(f"cannot create Optuna's tables in {shown}") from None
+            # Workers started together on a new database race to create Optuna's tables: the
+            # next attempt finds those that another worker created.
+            time.sleep(0.2 * (attempt + 1))
+        except ModuleNotFoundError as error:
+            raise click.ClickException(
+                f"--storage {shown} needs the database driver {error.name!r}: pip install it"
+            ) from None
+        except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            password = make_url(url).password
+            if password:
+                reason = reason.replace(str(password), "***")
+            raise click.ClickException(f"cannot open --storage {shown}: {reason}") from None
     if storage.engine.name == "sqlite":
         sqlalchemy.event.listen(storage.engine, "connect", _write_ahead_log)
         storage.engine.dispose()  # the connections opened so far go without it

@@ -234,3 +234,25 @@ def _trials(storage: str) -> list[optuna.trial.FrozenTrial]:
         return optuna.load_study(study_name="s", storage=storage).get_trials()
     except KeyError:  # not created yet
         return []
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_workers_started_together_share_one_postgresql_study(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    args = ["search", *TINY, "--n-trials", "6", "--storage", postgres_url, "--study", "together"]
+    executable = Path(sys.executable).with_name("optuna-srm")
+    workers = [
+        subprocess.Popen(
+            [str(executable), *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0], outputs
+    trials = optuna.load_study(study_name="together", storage=postgres_url).get_trials()
+    # MaxTrialsCallback lets each other worker finish the trial it is running.
+    assert 6 <= len(trials) <= 8
+    assert [t.number for t in trials] == list(range(len(trials)))
+    assert all(t.state in FINISHED for t in trials)
