@@ -24,6 +24,8 @@ MAX_HISTORY = 200
 
 # Written by optuna_srm.torch's training loop: seconds spent training and validating.
 TRAIN_SECONDS = "train_seconds"
+# Set by optuna-srm search on a trial whose architecture was trained before: that trial's number.
+REUSED_FROM = "reused_from"
 # A study user attr: what optuna-srm search trains, which every worker that joins follows.
 SEARCH_CONFIG = "optuna_srm_search"
 

@@ -143,7 +143,7 @@ def make_sampler(
 @click.option(
     "--n-trials",
     type=click.IntRange(min=1),
-    default=100,
+    default=60,
     show_default=True,
     help="The study's budget of finished (complete or pruned) trials, shared by all its workers.",
 )
@@ -156,7 +156,7 @@ def make_sampler(
 @click.option(
     "--epochs",
     type=click.IntRange(min=1),
-    default=20,
+    default=15,
     show_default=True,
     help="Training epochs of a trial that is not pruned.",
 )
@@ -339,6 +339,10 @@ def run_worker(worker: Worker, on_trial: Callable[[], None] | None = None) -> No
 
     def objective(trial: optuna.Trial) -> float:
         layers = suggest_architecture(trial, space)
+        trained = _trained_before(study, trial.user_attrs[_keys.ARCHITECTURE])
+        if trained is not None:  # as MetaQNN: an architecture is trained once, its value kept
+            trial.set_user_attr(_keys.REUSED_FROM, trained.number)
+            return float(trained.value or 0.0)
         seed = config.seed + trial.number
         torch.manual_seed(seed)
         model = torch_side.build_model(layers, data.input_shape, data.num_classes)
@@ -378,6 +382,14 @@ def run_worker(worker: Worker, on_trial: Callable[[], None] | None = None) -> No
         callbacks=[optuna.study.MaxTrialsCallback(worker.n_trials, _FINISHED), after_trial],
         catch=(torch_side.TrainingError,),
     )
+
+
+def _trained_before(study: optuna.Study, architecture: str) -> FrozenTrial | None:
+    """A complete trial of the study that trained ``architecture``, if any."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if trial.intermediate_values and trial.user_attrs.get(_keys.ARCHITECTURE) == architecture:
+            return trial
+    return None
 
 
 def _worker_process(worker: Worker) -> None:
@@ -426,7 +438,8 @@ class _Progress:
             t.value for t in trials if t.state == TrialState.COMPLETE and t.value is not None
         ]
         trained = sum(len(t.intermediate_values) for t in trials)
-        saved = 1.0 - trained / (self._epochs * len(trials)) if trials else 0.0
+        n_trained = sum(_keys.REUSED_FROM not in t.user_attrs for t in trials)
+        saved = 1.0 - trained / (self._epochs * n_trained) if n_trained else 0.0
         best = f"{max(values):.4f}" if values else "-"
         self._bar.set_postfix_str(f"pruned {n_pruned}, best {best}, epochs saved {saved:.0%}")
         self._bar.update(min(len(trials), self._bar.total) - self._bar.n)
@@ -451,29 +464,33 @@ def summary(
         "",
         "Best architectures:",
         "",
-        "| rank | accuracy | trials | epochs trained | architecture |",
+        "| rank | accuracy | proposed | epochs trained | architecture |",
         "|---|---|---|---|---|",
     ]
     for rank, text in enumerate(sorted(best, key=lambda a: -best[a])[:5], 1):
         group = groups[text]
         trained = sum(len(t.intermediate_values) for t in group)
-        epochs = f"{trained} of {config.epochs * len(group)}"
+        n_trained = sum(_keys.REUSED_FROM not in t.user_attrs for t in group)
+        epochs = f"{trained} of {config.epochs * n_trained}"
         lines.append(f"| {rank} | {best[text]:.4f} | {len(group)} | {epochs} | {text} |")
     if not best:
         lines.append("| - | - | - | - | no trial has completed yet |")
     n_pruned = sum(t.state == TrialState.PRUNED for t in finished)
     n_failed = sum(t.state == TrialState.FAIL for t in trials)
+    reused = [t for t in finished if _keys.REUSED_FROM in t.user_attrs]
     trained = sum(len(t.intermediate_values) for t in finished)
-    full = config.epochs * len(finished)
+    full = config.epochs * (len(finished) - len(reused))
     lines += [
         "",
         f"Trials: {len(finished)} finished ({len(complete)} complete, {n_pruned} pruned), "
-        f"{n_failed} failed.",
+        f"{n_failed} failed; {len(reused)} proposed an architecture trained before and took "
+        "its accuracy.",
     ]
     if full:
         lines.append(
-            f"Epochs: {trained} trained of the {full} these trials would have trained without "
-            f"pruning: {1 - trained / full:.1%} saved ({full / max(trained, 1):.2f}x fewer)."
+            f"Epochs: {trained} trained of the {full} that the trials that trained would have "
+            f"trained without pruning: {1 - trained / full:.1%} saved "
+            f"({full / max(trained, 1):.2f}x fewer)."
         )
     ran = [t for t in trials if t.datetime_start and t.datetime_start.timestamp() >= start]
     training = sum(float(t.user_attrs.get(_keys.TRAIN_SECONDS, 0.0)) for t in ran)

@@ -83,7 +83,7 @@ def test_help_explains_every_option_with_its_default() -> None:
     for default in (
         "[default: digits]",
         "[default: sqlite:///optuna-srm.db]",
-        "[default: 100; x>=1]",
+        "[default: 60; x>=1]",
         "[default: auto]",
         "[default: srm]",
         "[default: qlearning]",
@@ -100,15 +100,18 @@ def test_a_search_trains_prunes_and_summarises(tmp_path: Path) -> None:
     finished = study.get_trials(states=FINISHED)
     assert len(finished) == 4
     for trial in finished:
+        SPACES["digits"].validate(parse_architecture(trial.user_attrs[_keys.ARCHITECTURE]))
+        if _keys.REUSED_FROM in trial.user_attrs:  # its architecture was trained before
+            continue
         assert 1 <= len(trial.intermediate_values) <= 2
         assert 0.0 <= trial.intermediate_values[0] <= 1.0
-        SPACES["digits"].validate(parse_architecture(trial.user_attrs[_keys.ARCHITECTURE]))
         assert trial.user_attrs[_keys.TRAIN_SECONDS] > 0.0
     assert study.user_attrs[_keys.SEARCH_CONFIG]["dataset"] == "digits"
     best = max(t.value for t in finished if t.state == TrialState.COMPLETE)
     assert f"| 1 | {best:.4f} |" in output
     epochs = sum(len(t.intermediate_values) for t in finished)
-    assert f"Epochs: {epochs} trained of the 8 these trials would have trained" in output
+    full = 2 * sum(_keys.REUSED_FROM not in t.user_attrs for t in finished)
+    assert f"Epochs: {epochs} trained of the {full} that the trials that trained" in output
     assert f"Watch it: optuna-dashboard {storage}" in output
 
     # Run again: the study already holds its budget, so nothing more is trained.
@@ -141,7 +144,28 @@ def test_the_default_storage_is_sqlite_in_the_working_directory(tmp_path: Path) 
     study = optuna.load_study(
         study_name="digits-qlearning-none", storage=f"sqlite:///{tmp_path / 'optuna-srm.db'}"
     )
-    assert [len(t.intermediate_values) for t in study.trials] == [2, 2, 2, 2]
+    for trial in study.trials:
+        if _keys.REUSED_FROM in trial.user_attrs:
+            assert not trial.intermediate_values
+        else:
+            assert len(trial.intermediate_values) == 2
+
+
+@pytest.mark.slow
+def test_an_architecture_trained_before_is_not_trained_again(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    code, output = run("search", *TINY, "--n-trials", "1", "--storage", storage, "--study", "s")
+    assert code == 0, output
+    study = optuna.load_study(study_name="s", storage=storage)
+    first = study.trials[0]
+    study.enqueue_trial(first.params)
+    code, output = run("search", *TINY, "--n-trials", "2", "--storage", storage, "--study", "s")
+    assert code == 0, output
+    again = study.trials[1]
+    assert again.user_attrs[_keys.ARCHITECTURE] == first.user_attrs[_keys.ARCHITECTURE]
+    assert again.user_attrs[_keys.REUSED_FROM] == 0
+    assert again.value == first.value and not again.intermediate_values
+    assert "1 proposed an architecture trained before" in output
 
 
 @pytest.mark.parametrize(
