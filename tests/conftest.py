@@ -4,12 +4,13 @@
   PostgreSQL, MySQL/MariaDB), for tests that must hold on every storage.
 - ``postgres_url`` / ``mysql_url``: a SQLAlchemy URL of a database created for this test session
   on the local server, dropped at its end.
-- ``shared_data``: the recorded learning curves in ``../shared/data/accelerating_nas``.
 - ``chromium``: the path of a Chromium browser (``OPTUNA_SRM_CHROMIUM``, else ``chromium`` or
   ``chromium-browser`` on the PATH), for tests that load pages in a real browser.
 
-A database server, the shared data or a browser that cannot be found skips the tests that need
-it, unless ``CI=true`` or the variable named in the skip reason (``OPTUNA_SRM_TEST_POSTGRES=1``,
+SQLite connections skip the wait for the disk at each commit (``PRAGMA synchronous = OFF``).
+
+A database server or a browser that cannot be found skips the tests that need it, unless
+``CI=true`` or the variable named in the skip reason (``OPTUNA_SRM_TEST_POSTGRES=1``,
 ``OPTUNA_SRM_TEST_MYSQL=1``, ``OPTUNA_SRM_TEST_BROWSER=1``) is set: then those tests fail.
 Tests marked ``gpu`` are skipped when torch or a CUDA device is missing, unless
 ``OPTUNA_SRM_TEST_GPU=1``.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +30,8 @@ import optuna
 import pytest
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "accelerating_nas"
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER = "127.0.0.1", 5432, "postgres"
 MYSQL_HOST, MYSQL_PORT, MYSQL_USER = "127.0.0.1", 3306, "root"
@@ -50,6 +51,23 @@ def _quiet_optuna() -> Iterator[None]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     yield
     optuna.logging.set_verbosity(verbosity)
+
+
+def _sqlite_without_fsync(dbapi_connection: object, _record: object) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous = OFF")
+        cursor.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_sqlite() -> Iterator[None]:
+    """SQLite waits for the disk at every commit, of which a study makes one or two per report
+    (5 ms each on a plain disk): five times the rest of a test's time. The tests' SQLite files
+    need no durability across a power cut; what every process reads stays the same."""
+    event.listen(Engine, "connect", _sqlite_without_fsync)
+    yield
+    event.remove(Engine, "connect", _sqlite_without_fsync)
 
 
 def _in_ci() -> bool:
@@ -192,14 +210,6 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseStor
             yield rdb
         finally:
             rdb.engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The directory of the recorded learning curves (metaqnn_svhn.csv, ...)."""
-    if not SHARED_DATA.is_dir():
-        _missing(f"shared data not found at {SHARED_DATA} (../shared beside the repository)")
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

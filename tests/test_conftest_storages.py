@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import optuna
 import pytest
@@ -58,8 +57,3 @@ def test_database_url_is_shared_between_storages(
     finally:
         writer.engine.dispose()
         reader.engine.dispose()
-
-
-def test_shared_data_holds_the_recorded_curves(shared_data: Path) -> None:
-    for name in ("metaqnn_svhn.csv", "deep_resnets_cifar10.csv"):
-        assert (shared_data / name).stat().st_size > 0

@@ -19,9 +19,10 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm import SRMPruner
-from tests.test_pruner import N_TRIALS, SRM_ATTRS, make_objective
+from tests.pruners.test_srm import SRM_ATTRS, make_objective
 
 STUDY_NAME = "srm-watched"
+N_TRIALS = 20  # of the pruner tests' behaviour objective: 5 to start with, then checks
 SERVER_START_S = 60
 
 

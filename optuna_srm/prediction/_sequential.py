@@ -35,7 +35,7 @@ _MIN_CATEGORY_COUNT = 2
 # widened by this fraction of their range on each side but never past zero. Wider than the
 # features' margin, which would cut off the real late gains of the few curves that make them;
 # this one still keeps a linear regressor from predicting a drop that no training curve made
-# (tests/test_pruner.py).
+# (tests/pruners/test_srm.py).
 _GAIN_MARGIN = 1.0
 _MAX_FLOAT = int(np.finfo(float).max)
 

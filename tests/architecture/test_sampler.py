@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 import subprocess
@@ -10,6 +11,7 @@ import textwrap
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -76,17 +78,24 @@ def test_learns_the_rewarded_layer_in_both_directions(direction: str) -> None:
 def test_every_sampled_architecture_is_legal_and_recorded() -> None:
     sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=60, seed=3)
     study = optuna.create_study(sampler=sampler)
+    returned: dict[int, list[optuna_srm.Layer]] = {}
 
     def objective(trial: optuna.Trial) -> float:
         layers = optuna_srm.suggest_architecture(trial, SPACE)
-        SPACE.validate(layers)
+        returned[trial.number] = layers
         lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
         return len(layers) + lr
 
     study.optimize(objective, n_trials=60)
-    assert all(t.state == TrialState.COMPLETE for t in study.trials)
     for trial in study.trials:
-        assert 1e-4 <= trial.params["lr"] <= 1e-1
+        layers = returned[trial.number]
+        assert SPACE.validate(layers) is None
+        assert trial.user_attrs["architecture"] == optuna_srm.format_architecture(layers)
+        assert trial.user_attrs["architecture_num_params"] == SPACE.count_params(layers)
+        # The trial's params, replayed, give the same architecture.
+        fixed = optuna.trial.FixedTrial(trial.params)
+        assert optuna_srm.suggest_architecture(fixed, SPACE) == layers
+    assert len({t.user_attrs["architecture"] for t in study.trials}) > 10
 
 
 def test_epsilon_schedule_default_scaled_custom_and_paper() -> None:
@@ -105,6 +114,10 @@ def test_epsilon_schedule_default_scaled_custom_and_paper() -> None:
         SPACE, epsilon_schedule=[(1.0, 1), (0.0, 1)], n_trials=10
     )
     assert [both.epsilon(i) for i in (0, 4, 5, 9)] == [1.0, 1.0, 0.0, 0.0]
+    numpy = optuna_srm.QLearningArchitectureSampler(
+        SPACE, epsilon_schedule=[(np.float32(0.5), np.int64(4)), (0, 4)]
+    )
+    assert [numpy.epsilon(i) for i in (0, 3, 4, 100)] == [0.5, 0.5, 0.0, 0.0]
 
 
 def test_q_values_do_not_depend_on_the_seed_or_on_when_they_were_learned() -> None:
@@ -231,6 +244,29 @@ def test_other_params_go_to_the_independent_sampler() -> None:
     assert set(names) == {"x", "layer_00 (input, size 8+)x"}
 
 
+def test_independent_sampler_draws_the_other_params_as_it_would_alone() -> None:
+    def tpe() -> optuna.samplers.TPESampler:
+        return optuna.samplers.TPESampler(seed=0, n_startup_trials=3)
+
+    def loss(trial: optuna.Trial) -> float:
+        return (trial.suggest_float("x", -1.0, 1.0) - 0.3) ** 2
+
+    def with_architecture(trial: optuna.Trial) -> float:
+        optuna_srm.suggest_architecture(trial, SPACE)
+        return loss(trial)
+
+    sampler = optuna_srm.QLearningArchitectureSampler(
+        SPACE, n_trials=10, seed=0, independent_sampler=tpe()
+    )
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(with_architecture, n_trials=10)
+    alone = optuna.create_study(sampler=tpe())
+    alone.optimize(loss, n_trials=10)
+
+    # TPE's model, past its 3 random startup trials, chose the same x as without architectures.
+    assert [t.params["x"] for t in study.trials] == [t.params["x"] for t in alone.trials]
+
+
 @pytest.mark.parametrize(
     "hyperband", [optuna.pruners.HyperbandPruner, optuna_srm.SRMHyperbandPruner]
 )
@@ -279,22 +315,6 @@ def test_threads_of_one_study_learn_what_a_fresh_sampler_learns() -> None:
         SPACE.validate(optuna_srm.parse_architecture(trial.user_attrs["architecture"]))
     fresh = optuna_srm.QLearningArchitectureSampler(SPACE)
     assert sampler.q_values(study) == fresh.q_values(study)
-
-
-def test_srm_pruner_uses_the_architecture_features() -> None:
-    from optuna_srm.pruners._srm import trial_features as _params
-
-    study = optuna.create_study()
-    trial = study.ask()
-    layers = optuna_srm.suggest_architecture(trial, SPACE)
-    trial.suggest_float("lr", 0.01, 0.1)
-    study.tell(trial, 1.0)
-    params = _params(study.trials[0])
-    assert params == {
-        "lr": study.trials[0].params["lr"],
-        "architecture_depth": SPACE.features(layers)["depth"],
-        "architecture_num_params": SPACE.count_params(layers),
-    }
 
 
 def test_with_srm_pruner_end_to_end() -> None:
@@ -349,30 +369,6 @@ def test_bad_arguments_name_the_argument(kwargs: dict[str, object], name: str) -
         optuna_srm.QLearningArchitectureSampler(**kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"learning_rate": 1.0},
-        {"discount_factor": 0.0},
-        {"n_replays": 1},
-        {"q_init": 0.5},
-        {"q_init": -3},
-        {"independent_sampler": optuna.samplers.TPESampler(seed=0)},
-        {"epsilon_schedule": [(np.float32(0.5), np.int64(4)), (0, 4)]},
-    ],
-)
-def test_valid_arguments_run(kwargs: dict[str, object]) -> None:
-    sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=8, seed=0, **kwargs)  # type: ignore[arg-type]
-    study = optuna.create_study(sampler=sampler)
-    study.optimize(
-        lambda t: (
-            float(len(optuna_srm.suggest_architecture(t, SPACE))) + t.suggest_float("x", 0, 1)
-        ),
-        n_trials=8,
-    )
-    assert len(study.trials) == 8
-
-
 def test_multi_objective_studies_are_rejected_by_name() -> None:
     sampler = optuna_srm.QLearningArchitectureSampler(SPACE, n_trials=3)
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=RandomSampler(0))
@@ -401,8 +397,50 @@ def test_q_init_is_the_value_of_unvisited_pairs() -> None:
         return sampler.q_values(study)[start]["SM(10)"]
 
     # One replay (of the only trial): 1% of the way from the initial value to the reward.
-    assert learned(100.0) == pytest.approx(reward + (100.0 - reward) * 0.99)
+    for q_init in (100.0, 0.5, -3):
+        assert learned(q_init) == pytest.approx(reward + (q_init - reward) * 0.99)
     assert learned(None) == pytest.approx(reward)  # the mean reward: nothing to move
+
+
+def _study_of(*tokens: str) -> optuna.Study:
+    """A study of one finished trial, of reward 1, whose architecture is the walk ``tokens``."""
+    states = SPACE.walk(tokens)
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(
+        {
+            SPACE.param_name(state): str(following.previous)
+            for state, following in itertools.pairwise(states)
+            if len(SPACE.actions(state)) > 1
+        }
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        layers = optuna_srm.suggest_architecture(trial, SPACE)
+        assert SPACE.tokens(layers) == list(tokens)
+        return 1.0
+
+    study.optimize(objective, n_trials=1)
+    return study
+
+
+def test_learning_rate_discount_factor_and_n_replays_set_the_update() -> None:
+    study = _study_of("C(8,1,1)", "SM(10)")
+    first = SPACE.q_state(SPACE.initial_state())
+    last = SPACE.q_state(SPACE.walk(["C(8,1,1)"])[-1])
+
+    def learned(**kwargs: Any) -> tuple[float, float]:
+        sampler = optuna_srm.QLearningArchitectureSampler(SPACE, q_init=0.0, **kwargs)
+        q = sampler.q_values(study)
+        return q[first]["C(8,1,1)"], q[last]["SM(10)"]
+
+    # Replayed backwards: the last layer moves towards the reward, then the first towards the
+    # discounted best value after it.
+    assert learned(learning_rate=1.0, n_replays=1) == (1.0, 1.0)
+    assert learned(learning_rate=1.0, discount_factor=0.0, n_replays=1) == (0.0, 1.0)
+    assert learned(learning_rate=1.0, discount_factor=0.5, n_replays=1) == (0.5, 1.0)
+    assert learned(learning_rate=0.5, n_replays=1) == (0.25, 0.5)
+    # Each replay of the only trial halves the last layer's distance to the reward.
+    assert learned(learning_rate=0.5, n_replays=3)[1] == pytest.approx(0.875)
 
 
 def test_same_seed_same_architectures() -> None:
@@ -472,12 +510,14 @@ _WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_two_worker_processes_on_postgresql_agree(postgres_url: str, tmp_path: Path) -> None:
     name = "two-workers"
     optuna.create_study(study_name=name, storage=postgres_url, direction="maximize")
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
-    n_each = 25
+    n_each = 15
     outs = [tmp_path / f"worker{i}.json" for i in range(2)]
     procs = [
         subprocess.Popen([sys.executable, str(script), postgres_url, name, str(n_each), str(o)])

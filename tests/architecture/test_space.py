@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import random
+import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,8 +23,9 @@ from optuna_srm import (
     format_architecture,
     parse_architecture,
 )
-from optuna_srm._keys import is_layer_param as is_architecture_param
+from optuna_srm._keys import is_layer_param
 from optuna_srm.architecture._space import State
+from tests.architecture.test_layers import PAPER_NETS
 
 DEFAULT_CONVS = tuple(f"C({f},{k},1)" for f in (64, 128, 256, 512) for k in (1, 3, 5))
 DEFAULT_POOLS = ("P(5,3)", "P(3,2)", "P(2,2)")
@@ -37,11 +37,6 @@ TERMINALS = ("GAP(10)", "SM(10)")
 TO_BIN_8 = ("C(64,1,1)", "P(5,3)")  # size 10, bin [8, inf)
 TO_BIN_4 = (*TO_BIN_8, "C(64,1,1)", "P(3,2)")  # size 4, bin [4, 8)
 TO_BIN_1 = (*TO_BIN_4, "C(64,1,1)", "P(2,2)")  # size 2, bin [1, 4)
-
-
-def read_rows(shared_data: Path) -> list[dict[str, str]]:
-    with (shared_data / "metaqnn_svhn.csv").open(newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def after(space: MetaQNNSpace, *tokens: str) -> State:
@@ -77,27 +72,30 @@ SPACES = {
 }
 
 
-# The paper's data set.
+# The paper's architectures.
 
 
-def test_every_data_row_is_legal_in_the_default_space(shared_data: Path) -> None:
+@pytest.mark.parametrize("net", PAPER_NETS)
+def test_the_papers_architectures_are_legal_in_the_default_space(net: str) -> None:
     space = MetaQNNSpace()
-    rows = read_rows(shared_data)
+    layers = parse_architecture(net)
 
-    assert rows
-    for row in rows:
-        space.validate(parse_architecture(row["net"]))
+    assert space.validate(layers) is None
 
 
-def test_depth_feature_matches_the_data(shared_data: Path) -> None:
+# The depths that the paper's runs recorded beside these architectures: every layer but dropout.
+PAPER_DEPTHS = [2, 4, 6, 7, 13]
+
+
+@pytest.mark.parametrize(("net", "depth"), list(zip(PAPER_NETS, PAPER_DEPTHS, strict=True)))
+def test_depth_feature_counts_as_the_paper_does(net: str, depth: int) -> None:
     space = MetaQNNSpace()
+    layers = parse_architecture(net)
 
-    for row in read_rows(shared_data):
-        layers = parse_architecture(row["net"])
-        features = space.features(layers)
+    features = space.features(layers)
 
-        assert features["depth"] == int(row["depth"]), row["net"]
-        assert features["num_params"] == space.count_params(layers) > 0
+    assert features["depth"] == depth
+    assert features["num_params"] == space.count_params(layers) > 0
 
 
 # Parameter counts, worked out by hand.
@@ -367,14 +365,25 @@ def test_bins_and_param_names() -> None:
 # Whole architectures.
 
 
-def test_validate_accepts_a_legal_architecture() -> None:
+def test_validate_accepts_a_legal_architecture_and_not_its_illegal_variants() -> None:
     space = MetaQNNSpace()
-    text = (
+    legal = (
         "[C(64,1,1), P(5,3), D(1,4), C(64,1,1), P(3,2), D(2,4), "
         "FC(512), D(3,4), FC(256), D(4,4), SM(10)]"
     )
+    # Each variant changes one thing; the layer named is the first that is not legal.
+    variants = {
+        legal.replace("FC(512)", "FC(128)"): "FC(256)",  # an FC wider than the one before
+        legal.replace(" P(3,2), D(2,4),", " D(2,4),"): "FC(512)",  # an FC at size 10
+        legal.replace("P(3,2)", "P(3,3)"): "P(3,3)",  # a pool not among the choices
+        legal.replace("SM(10)", "SM(5)"): "SM(5)",  # another number of classes
+        legal.replace("C(64,1,1), P(5,3)", "P(5,3), C(64,1,1)"): "P(5,3)",  # a pool first
+    }
 
-    space.validate(parse_architecture(text))  # no exception
+    assert space.validate(parse_architecture(legal)) is None
+    for variant, layer in variants.items():
+        with pytest.raises(ValueError, match=re.escape(f"{layer} is not a legal layer")):
+            space.validate(parse_architecture(variant))
 
 
 @pytest.mark.parametrize(
@@ -436,9 +445,9 @@ def test_validate_rejects_an_architecture_without_termination(text: str) -> None
 def test_validate_checks_the_softmax_after_gap(text: str) -> None:
     """The GAP termination is ``GAP(c), SM(c)``.
 
-    Known bug: ``MetaQNNSpace.tokens`` drops the last layer whenever it is an ``SM`` after a
-    ``GAP``, whatever its class count, and ``validate`` accepts a walk that ends with ``GAP``
-    alone, so these pass validation.
+    ``MetaQNNSpace.tokens`` once dropped the last layer whenever it was an ``SM`` after a
+    ``GAP``, whatever its class count, and ``validate`` accepted a walk that ended with ``GAP``
+    alone: these passed validation.
     """
     space = MetaQNNSpace()
 
@@ -499,7 +508,7 @@ def test_param_names_keep_identical_choices() -> None:
             for state in random_walk(space, rng)[:-1]:
                 name = space.param_name(state)
 
-                assert is_architecture_param(name)
+                assert is_layer_param(name)
                 assert choices.setdefault(name, space.actions(state)) == space.actions(state)
         assert len(choices) > 5
 
@@ -651,9 +660,9 @@ def test_size_bins() -> None:
 def test_empty_choices_that_leave_no_convolution_are_rejected(argument: str) -> None:
     """An empty list for these makes every convolution illegal: a CNN space without CNNs.
 
-    Known bug: the checks use ``all(...)`` over the choices, which holds for an empty list, so
-    ``MetaQNNSpace(conv_filters=())`` is accepted and offers only ``GAP`` and ``SM`` (and FC
-    where allowed).
+    Checks by ``all(...)`` over the choices hold for an empty list: they accepted
+    ``MetaQNNSpace(conv_filters=())``, which offered only ``GAP`` and ``SM`` (and FC where
+    allowed).
     """
     with pytest.raises(ValueError, match=argument):
         MetaQNNSpace(**{argument: ()})  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from optuna_srm import (
     parse_architecture,
     suggest_architecture,
 )
-from optuna_srm._keys import is_layer_param as is_architecture_param
+from optuna_srm._keys import is_layer_param
 
 SPACES = {
     "default": MetaQNNSpace(),
@@ -74,7 +74,7 @@ def check_trial(space: MetaQNNSpace, trial: FrozenTrial) -> list[Layer]:
             name = space.param_name(state)
             expected[name] = str(nxt.previous)
             assert trial.distributions[name] == CategoricalDistribution(actions)
-    architecture_params = {k: v for k, v in trial.params.items() if is_architecture_param(k)}
+    architecture_params = {k: v for k, v in trial.params.items() if is_layer_param(k)}
     assert architecture_params == expected
     return layers
 
@@ -282,27 +282,10 @@ def test_architecture_params_are_told_apart_from_user_params() -> None:
 
     for trial in study.get_trials():
         check_trial(space, trial)
-        names = [name for name in trial.params if is_architecture_param(name)]
+        names = [name for name in trial.params if is_layer_param(name)]
         assert names
         assert all(name.startswith("layer_") and " (" in name for name in names)
         assert set(trial.params) - set(names) == {"layer_size", "lr"}
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("layer_00 (input, size 8+)", True),
-        ("layer_11 (after FC(256) #2)", True),
-        ("layer_123 (after Conv, size 1-3)", True),
-        ("layer_size", False),
-        ("layer_00", False),
-        ("layer_01(after Conv)", False),
-        ("my_layer_00 (input, size 8+)", False),
-        ("lr", False),
-    ],
-)
-def test_is_architecture_param(name: str, expected: bool) -> None:
-    assert is_architecture_param(name) is expected
 
 
 def all_architectures(space: MetaQNNSpace) -> set[str]:

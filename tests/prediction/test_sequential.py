@@ -19,7 +19,6 @@ from sklearn.metrics import r2_score
 from sklearn.utils import estimator_checks
 
 from optuna_srm import SequentialRegressionModel
-from optuna_srm.prediction._regressors import _LAMBDAS, KernelRidgeLOO, _ridge_loo
 
 DOCUMENTED_REGRESSORS = ("auto", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols")
 Z_90 = 1.645  # half-width of a two-sided 90% Gaussian interval, in standard deviations
@@ -53,6 +52,16 @@ def held_out() -> np.ndarray:
 @pytest.fixture(scope="module")
 def fitted(train: np.ndarray) -> SequentialRegressionModel:
     return SequentialRegressionModel().fit(train)
+
+
+def learning_rates(n: int) -> list[dict[str, float]]:
+    """One hyperparameter, ``lr``, spread evenly over [0.01, 0.1] among ``n`` curves."""
+    return [{"lr": float(lr)} for lr in np.linspace(0.01, 0.1, n)]
+
+
+@pytest.fixture(scope="module")
+def fitted_with_lr(train: np.ndarray) -> SequentialRegressionModel:
+    return SequentialRegressionModel().fit(train, learning_rates(len(train)))
 
 
 # Fitting and predicting.
@@ -333,88 +342,6 @@ def test_every_regressor_fits_and_predicts_finite_values(
     assert r2_score(held_out[:, 11], first) > 0.5
 
 
-def test_kernel_ridge_averages_its_kernels_or_keeps_the_one_with_the_least_loo_error() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 4))
-    # Two targets fitted at once, each on its own: a wavy one and a linear one.
-    y = np.column_stack(
-        [
-            np.sin(2.0 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0.0, 0.1, 60),
-            x[:, 2] - x[:, 3] + rng.normal(0.0, 0.1, 60),
-        ]
-    )
-    x_new = rng.normal(size=(10, 4))
-    gammas = (0.0, 0.3, 3.0)
-    # Without the robust refit, whose row weights the targets share, each target is fitted on
-    # its own.
-    singles = [[KernelRidgeLOO((gamma,), robust=False) for gamma in gammas] for _ in range(2)]
-    loos = np.array([[m.fit(x, y[:, [t]])[:, 0] for m in row] for t, row in enumerate(singles)])
-    predictions = np.array([[m.predict(x_new)[:, 0] for m in row] for row in singles])
-    assert np.ptp(predictions[0], axis=0).max() > 0.1  # the kernels disagree
-
-    averaged = KernelRidgeLOO(gammas, robust=False)
-    np.testing.assert_allclose(averaged.fit(x, y), loos.mean(axis=1).T)
-    np.testing.assert_allclose(averaged.predict(x_new), predictions.mean(axis=1).T)
-
-    best = np.argmin(np.mean((y.T[:, None, :] - loos) ** 2, axis=2), axis=1)
-    assert best[0] != 0 and best[1] == 0  # not simply the first kernel, nor the same for both
-    chosen = KernelRidgeLOO(gammas, average=False, robust=False)
-    np.testing.assert_allclose(chosen.fit(x, y), loos[[0, 1], best].T)
-    np.testing.assert_allclose(chosen.predict(x_new), predictions[[0, 1], best].T)
-
-
-def test_weighted_leave_one_out_errors_are_those_of_fits_without_the_row_or_its_copies() -> None:
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(30, 3))
-    x[[5, 17]] = x[2]  # a row trained three times alike: left out together
-    kernel = np.exp(-0.5 * np.sum((x[:, None] - x[None]) ** 2, axis=2)) + x @ x.T / 3
-    y = np.column_stack([np.sin(x[:, 0]) + rng.normal(0, 0.1, 30), x[:, 1] ** 2])
-    weights = rng.uniform(0.1, 1.0, 30)
-
-    dual, loo, score = _ridge_loo(kernel, y, weights, [np.array([2, 5, 17])])
-
-    def fit_without(out: np.ndarray, lam: float) -> np.ndarray:
-        keep = np.setdiff1d(np.arange(30), out)
-        w = np.diag(weights[keep])
-        penalised = w @ kernel[np.ix_(keep, keep)] + lam * np.eye(keep.size)
-        coef = np.linalg.solve(penalised, w @ y[keep])
-        return np.asarray(kernel[np.ix_(out, keep)] @ coef)
-
-    groups = [np.array([2, 5, 17])] + [np.array([i]) for i in range(30) if i not in (2, 5, 17)]
-    brute = np.empty((len(_LAMBDAS), 30, 2))
-    for k, lam in enumerate(_LAMBDAS):
-        for rows in groups:
-            brute[k, rows] = fit_without(rows, lam)
-    scores = np.array([weights @ (y - b) ** 2 / weights.sum() for b in brute])
-    best = np.argmin(scores, axis=0)
-    np.testing.assert_allclose(score, scores.min(axis=0))
-    np.testing.assert_allclose(loo, brute[best, :, [0, 1]].T, atol=1e-6)
-    # The dual coefficients are those of the weighted fit on every row.
-    w = np.diag(weights)
-    for t in range(2):
-        lam = _LAMBDAS[best[t]]
-        expected = np.linalg.solve(w @ kernel + lam * np.eye(30), w @ y[:, t])
-        np.testing.assert_allclose(dual[:, t], expected, atol=1e-6)
-
-
-def test_a_few_wild_training_targets_pull_less_on_the_robust_kernel_ridge() -> None:
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(100, 3))
-    truth = np.sin(x[:, 0]) + 0.5 * x[:, 1]
-    y = truth + rng.normal(0.0, 0.1, 100)
-    y[:5] += 4.0  # late learners, say: far above what their features suggest
-    x_new = rng.normal(size=(200, 3))
-    truth_new = np.sin(x_new[:, 0]) + 0.5 * x_new[:, 1]
-
-    errors = {}
-    for robust in (False, True):
-        model = KernelRidgeLOO(robust=robust)
-        model.fit(x, y[:, None])
-        errors[robust] = float(np.mean((model.predict(x_new)[:, 0] - truth_new) ** 2))
-
-    assert errors[True] < 0.5 * errors[False], errors
-
-
 def test_smooth_curves_are_predicted_well_from_a_quarter_of_the_curve() -> None:
     train = saturating_curves(100, 40, seed=9, noise=0.005)
     test = saturating_curves(200, 40, seed=10, noise=0.005)
@@ -437,11 +364,14 @@ def test_std_gives_a_calibrated_90_percent_interval() -> None:
     assert all(0.75 <= c <= 0.99 for c in coverage.values()), coverage
 
 
-@pytest.mark.parametrize("regressor", ["auto", "random_forest"])
+# The leave-one-out of the default regressor, and the folds that every searched regressor
+# shares (a random forest's, 15 times slower, too).
+@pytest.mark.parametrize("regressor", ["auto", "nu_svr_rbf"])
 def test_curves_trained_twice_alike_do_not_narrow_the_std(regressor: str) -> None:
     # Left out alone (or in another fold than its copy), a curve was predicted by its
     # identical copy: the errors came out near zero, the std halved, and the 90% intervals
-    # covered about half of the finals.
+    # covered about half of the finals. Copies left out apart make the std 20% (nu_svr_rbf)
+    # to 40% (auto) narrower at length 20 here.
     train = saturating_curves(100, 40, seed=11, noise=0.005)
     test = saturating_curves(400, 40, seed=12, noise=0.005)
     kwargs = {"max_lengths": 4, "n_iter": 3, "random_state": 0}
@@ -451,7 +381,7 @@ def test_curves_trained_twice_alike_do_not_narrow_the_std(regressor: str) -> Non
     for length in (5, 10, 20):
         _, std = once.predict(test[:, :length])
         mean, std_twice = twice.predict(test[:, :length])
-        np.testing.assert_allclose(std_twice, std, rtol=0.2)
+        np.testing.assert_allclose(std_twice, std, rtol=0.1)
         assert np.mean(np.abs(test[:, -1] - mean) <= Z_90 * std_twice) >= 0.75
 
 
@@ -506,13 +436,16 @@ def test_a_hyperparameter_with_one_value_is_a_constant_feature(
     ("scale", "shift"), [(1e-12, 0.0), (1e-12, 3e-9), (1e200, -1e201), (-1.0, 7.0)]
 )
 def test_predictions_follow_the_objective_at_any_scale(
-    train: np.ndarray, held_out: np.ndarray, scale: float, shift: float
+    train: np.ndarray,
+    held_out: np.ndarray,
+    fitted_with_lr: SequentialRegressionModel,
+    scale: float,
+    shift: float,
 ) -> None:
     # An objective of 1e-12 lost its curve features as constant columns; one of 1e200
     # overflowed the variance to NaN. The model must treat every affine image of a curve alike.
-    lrs = [{"lr": lr} for lr in np.linspace(0.01, 0.1, len(train))]
-    reference = SequentialRegressionModel().fit(train, lrs)
-    mapped = SequentialRegressionModel().fit(train * scale + shift, lrs)
+    reference = fitted_with_lr
+    mapped = SequentialRegressionModel().fit(train * scale + shift, learning_rates(len(train)))
     for k in (1, 5, 20):
         prefixes = held_out[:20, :k]
         params = [{"lr": 0.05}] * 20
@@ -537,14 +470,17 @@ def test_a_prefix_near_the_float_limit_is_predicted_finite(
 
 @pytest.mark.parametrize("scale", [1e-300, 1e-12, 1e306])
 def test_hyperparameters_of_any_scale_are_fitted_alike(
-    train: np.ndarray, held_out: np.ndarray, scale: float
+    train: np.ndarray,
+    held_out: np.ndarray,
+    fitted_with_lr: SequentialRegressionModel,
+    scale: float,
 ) -> None:
     # Means and variances of a column near 1e306 overflowed (every fit failed); a column of
     # 1e-12s had a std below the floor that marks constant columns, and was ignored.
-    lrs = np.linspace(0.01, 0.1, len(train))
-    reference = SequentialRegressionModel().fit(train, [{"lr": lr} for lr in lrs])
+    reference = fitted_with_lr
+    scaled_lrs = [{"lr": p["lr"] * scale} for p in learning_rates(len(train))]
     with np.errstate(over="raise"):
-        scaled = SequentialRegressionModel().fit(train, [{"lr": lr * scale} for lr in lrs])
+        scaled = SequentialRegressionModel().fit(train, scaled_lrs)
         for k in (3, 10):
             prefixes = held_out[:20, :k]
             lr = np.linspace(0.0, 0.2, 20)
@@ -554,35 +490,59 @@ def test_hyperparameters_of_any_scale_are_fitted_alike(
             np.testing.assert_allclose(scaled_std, std, rtol=1e-6)
 
 
-def _read_metaqnn(path: Path) -> tuple[np.ndarray, list[dict[str, float]]]:
-    with path.open(newline="") as handle:
+MLP_DIGITS = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "mlp_digits.csv"
+
+
+def _read_mlp_digits() -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The recorded accuracy curves of 400 MLPs on digits (30 epochs) and their settings."""
+    with MLP_DIGITS.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    curves = np.array([[float(row[f"acc_{i}"]) for i in range(1, 21)] for row in rows])
-    params = [
-        {"lr": float(row["lr"]), "depth": int(row["depth"]), "num_params": int(row["num_params"])}
+    curves = np.array([[float(row[f"acc_{i}"]) for i in range(1, 31)] for row in rows])
+    params: list[dict[str, Any]] = [
+        {
+            "learning_rate_init": float(row["learning_rate_init"]),
+            "alpha": float(row["alpha"]),
+            "momentum": float(row["momentum"]),
+            "batch_size": int(row["batch_size"]),
+            "n_layers": int(row["n_layers"]),
+            "num_params": int(row["num_params"]),
+            "activation": row["activation"],
+            "solver": row["solver"],
+        }
         for row in rows
     ]
     return curves, params
 
 
-def test_real_curves_metaqnn_svhn(shared_data: Path) -> None:
-    curves, params = _read_metaqnn(shared_data / "metaqnn_svhn.csv")
+def test_real_curves_are_predicted_from_a_quarter_of_their_epochs() -> None:
+    # The paper's protocol: 100 fully observed curves drawn at random train the model, which
+    # predicts the others' final accuracy from their first epochs.
+    curves, params = _read_mlp_digits()
     order = np.random.default_rng(0).permutation(len(curves))
     train, test = order[:100], order[100:]
 
     model = SequentialRegressionModel(random_state=0)
     model.fit(curves[train], [params[i] for i in train])
-    mean, _ = model.predict(curves[test, :10], [params[i] for i in test])
+    mean, _ = model.predict(curves[test, :8], [params[i] for i in test])
 
-    assert r2_score(curves[test, -1], mean) > 0.8
+    r2 = r2_score(curves[test, -1], mean)
+    last_value = r2_score(curves[test, -1], curves[test, 7])
+    assert r2 > 0.6, r2
+    assert r2 > last_value + 0.15, (r2, last_value)  # far better than the last value seen
 
 
 # Constructor arguments: checked by fit, as in scikit-learn.
 
 
 def test_regressor_argument(train: np.ndarray) -> None:
-    for regressor in ("auto", "ols"):
-        SequentialRegressionModel(regressor).fit(train[:5])
+    means = {
+        regressor: SequentialRegressionModel(regressor, max_lengths=3)
+        .fit(train)
+        .predict(train[:5, :4])[0]
+        for regressor in ("auto", "kernel_ridge", "ols")
+    }
+    np.testing.assert_array_equal(means["auto"], means["kernel_ridge"])  # as documented
+    assert not np.allclose(means["ols"], means["auto"])
 
     for regressor in ("nope", "", "AUTO", None):
         with pytest.raises(ValueError, match="regressor"):
@@ -601,8 +561,13 @@ def test_max_lengths_argument(train: np.ndarray) -> None:
 
 
 def test_n_iter_argument(train: np.ndarray) -> None:
-    for n_iter in (1, 3):
-        SequentialRegressionModel("nu_svr_linear", max_lengths=2, n_iter=n_iter).fit(train)
+    means = [
+        SequentialRegressionModel("nu_svr_linear", max_lengths=2, n_iter=n_iter, random_state=0)
+        .fit(train)
+        .predict(train[:5, :4])[0]
+        for n_iter in (1, 3)
+    ]
+    assert not np.allclose(means[0], means[1])  # more candidates, another choice
 
     for n_iter in (0, -1, 1.5, "2", None):
         with pytest.raises(ValueError, match="n_iter"):
@@ -610,8 +575,16 @@ def test_n_iter_argument(train: np.ndarray) -> None:
 
 
 def test_cv_argument(train: np.ndarray) -> None:
-    for cv in (2, 5, 100):  # more folds than curves is clipped
-        SequentialRegressionModel("nu_svr_linear", max_lengths=2, n_iter=1, cv=cv).fit(train)
+    stds = {
+        cv: SequentialRegressionModel(
+            "nu_svr_linear", max_lengths=2, n_iter=1, cv=cv, random_state=0
+        )
+        .fit(train)
+        .predict(train[:5, :4])[1]
+        for cv in (2, 5, len(train), 100)
+    }
+    assert not np.allclose(stds[2], stds[5])  # the out-of-sample errors of other folds
+    np.testing.assert_array_equal(stds[100], stds[len(train)])  # clipped to one per curve
 
     for cv in (1, 0, 2.0, "3", None):
         with pytest.raises(ValueError, match="cv"):

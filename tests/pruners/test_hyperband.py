@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import sys
 import threading
+from typing import Any
 
 import optuna
 import pytest
@@ -12,7 +13,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_srm import SRMHyperbandPruner, SRMPruner
-from tests.test_pruner import (
+from tests.pruners.test_srm import (
     BEST,
     DIRECTIONS,
     N_STEPS,
@@ -23,9 +24,15 @@ from tests.test_pruner import (
 
 
 def run_study(
-    pruner: optuna.pruners.BasePruner, direction: str, storage: BaseStorage | None = None
+    pruner: optuna.pruners.BasePruner,
+    direction: str,
+    storage: BaseStorage | None = None,
+    *,
+    n_trials: int = N_TRIALS,
+    n_steps: int = N_STEPS,
+    best: int = BEST,
 ) -> optuna.Study:
-    """The behaviour study of tests/test_pruner.py under ``pruner``.
+    """The behaviour study of tests/pruners/test_srm.py under ``pruner``.
 
     Hyperband picks a trial's bracket from the study name and the trial number, so two runs
     with the same name put the same trials in the same brackets; the params, which the model
@@ -39,7 +46,7 @@ def run_study(
         pruner=pruner,
         sampler=optuna.samplers.RandomSampler(seed=0),
     )
-    study.optimize(make_objective(direction), n_trials=N_TRIALS)
+    study.optimize(make_objective(direction, n_steps, best), n_trials=n_trials)
     return study
 
 
@@ -81,9 +88,11 @@ def test_runs_the_given_srm_pruner() -> None:
 
 
 def test_learns_from_every_storage(storage: BaseStorage) -> None:
-    study = run_study(SRMHyperbandPruner(max_resource=N_STEPS), "maximize", storage)
+    # The smaller study of test_prunes_through_every_storage: 16 trials of 8 steps.
+    pruner = SRMHyperbandPruner(max_resource=8)
+    study = run_study(pruner, "maximize", storage, n_trials=16, n_steps=8, best=12)
 
-    assert study.trials[BEST].state == TrialState.COMPLETE
+    assert study.trials[12].state == TrialState.COMPLETE
     # The attrs reach the storage: a fresh view of the study reads them back.
     reloaded = optuna.load_study(study_name=study.study_name, storage=storage)
     assert srm_checked(reloaded)
@@ -140,11 +149,34 @@ def test_multi_objective_study_is_rejected() -> None:
         pruner.prune(study, running)
 
 
-def test_valid_arguments() -> None:
-    SRMHyperbandPruner()
-    SRMHyperbandPruner(1, 20, 3, 0)
-    SRMHyperbandPruner(min_resource=2, max_resource=2, reduction_factor=2, bootstrap_count=4)
-    SRMHyperbandPruner(max_resource="auto", srm_pruner=SRMPruner(relative_threshold=0.05))
+def outcome(study: optuna.Study) -> list[tuple[TrialState, int | None]]:
+    return [(t.state, t.last_step) for t in study.trials]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((), {}),
+        ((2, 18, 2, 0), {}),
+        ((), {"min_resource": 2, "max_resource": 2, "reduction_factor": 2, "bootstrap_count": 4}),
+        ((), {"min_resource": 3, "max_resource": "auto", "reduction_factor": 4}),
+    ],
+    ids=["defaults", "positional", "one-rung-bootstrap", "auto"],
+)
+def test_valid_arguments_shape_the_brackets_as_in_hyperband(
+    args: tuple[int, ...], kwargs: dict[str, Any]
+) -> None:
+    # With an SRM rule that never checks, the pruner stops the trials that Optuna's
+    # HyperbandPruner with the same arguments stops, at the same steps.
+    late = SRMPruner(n_warmup_steps=N_STEPS)
+    srm = run_study(SRMHyperbandPruner(*args, **kwargs, srm_pruner=late), "maximize")
+    hyperband = run_study(optuna.pruners.HyperbandPruner(*args, **kwargs), "maximize")
+
+    assert outcome(srm) == outcome(hyperband)
+    assert not srm_checked(srm)
+    if args or kwargs:  # and the arguments made a difference
+        default = run_study(optuna.pruners.HyperbandPruner(), "maximize")
+        assert outcome(srm) != outcome(default)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ import pytest
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_srm import SRMPruner
+from optuna_srm import MetaQNNSpace, SRMPruner, suggest_architecture
+from optuna_srm.pruners._srm import trial_features
 
 DIRECTIONS = ["maximize", "minimize"]
 SRM_ATTRS = ("srm_predicted_final", "srm_predicted_std", "srm_p_improve", "srm_step")
@@ -114,13 +115,12 @@ def behaviour_study(request: pytest.FixtureRequest) -> optuna.Study:
     return study
 
 
-@pytest.mark.parametrize("direction", DIRECTIONS)
-def test_the_later_the_step_the_more_evidence_it_takes(direction: str) -> None:
+def test_the_later_the_step_the_more_evidence_it_takes(behaviour_study: optuna.Study) -> None:
     """The best trial's curve with a drop from ``start`` on: stopped mid-curve, not at the end."""
-    study = optuna.create_study(
-        direction=direction, pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(seed=0)
-    )
-    study.optimize(make_objective(direction), n_trials=N_TRIALS)
+    direction = behaviour_study.direction.name.lower()
+    # A copy of the behaviour study, for the replays to add their trials to.
+    study = optuna.create_study(direction=direction, pruner=SRMPruner())
+    study.add_trials(behaviour_study.trials)
     n_finished = len(study.get_trials(states=(TrialState.COMPLETE,)))
     sign = 1.0 if direction == "maximize" else -1.0
 
@@ -445,6 +445,7 @@ def test_pickles_and_decides_the_same_afterwards() -> None:
     assert srm_attrs(study, trial) == expected
 
 
+@pytest.mark.slow
 def test_a_fresh_worker_decides_as_the_worker_that_ran_the_study(tmp_path: Path) -> None:
     # The stopped trials' estimated finals came from the models this process had cached, and
     # a model was refitted when this process's last fit was 10% old: a second worker on the
@@ -457,11 +458,11 @@ def test_a_fresh_worker_decides_as_the_worker_that_ran_the_study(tmp_path: Path)
         pruner=SRMPruner(),
         sampler=optuna.samplers.RandomSampler(seed=0),
     )
-    warm.optimize(make_objective("maximize"), n_trials=40)
+    warm.optimize(make_objective("maximize"), n_trials=30)
     assert sum(t.state == TrialState.PRUNED for t in warm.trials) >= 10
     fresh = optuna.load_study(study_name="shared", storage=storage, pruner=SRMPruner())
 
-    for number in range(40, 45):
+    for number in range(30, 33):
         checks = []
         for study in (warm, fresh):
             trial = study.ask()  # left running: both workers see the same finished trials
@@ -489,13 +490,13 @@ def test_a_study_created_again_under_the_same_id_is_learned_afresh(tmp_path: Pat
             pruner=pruner,
             sampler=optuna.samplers.RandomSampler(seed=0),
         )
-        study.optimize(make_objective(direction), n_trials=20)
+        study.optimize(make_objective(direction), n_trials=12)
         return study
 
     first_id = run(storage, reused, "maximize")._study_id
     optuna.delete_study(study_name="search", storage=storage)
     again = run(storage, reused, "minimize")
-    fresh = run("sqlite:///" + str(tmp_path / "fresh.db"), SRMPruner(), "minimize")
+    fresh = run(optuna.storages.InMemoryStorage(), SRMPruner(), "minimize")
 
     assert again._study_id == first_id  # the case at stake: the same storage and id
     assert [t.state for t in again.trials] == [t.state for t in fresh.trials]
@@ -578,9 +579,23 @@ def test_multi_objective_study_is_rejected() -> None:
 
 
 def test_relative_threshold_argument() -> None:
-    for value in (0.01, 0.1, 0.5, 0.99, np.float64(0.2), np.float32(0.2)):
-        SRMPruner(relative_threshold=value)
-        SRMPruner(value)
+    def first_stop(pruner: SRMPruner) -> int:
+        """The step at which ``pruner`` stops a good trial, not the best (N_STEPS: never)."""
+        study = _study_with_finished_trials(pruner, n=8)
+        trial = study.ask()
+        for step, value in enumerate(accuracy_curve(16)):
+            trial.report(float(value), step)
+            if trial.should_prune():
+                return step
+        return N_STEPS
+
+    # The larger the threshold, the less evidence it takes: the earlier the trial is stopped.
+    stops = [first_stop(SRMPruner(relative_threshold=value)) for value in (0.01, 0.1, 0.5, 0.99)]
+    assert stops == sorted(stops, reverse=True), stops
+    assert stops[0] > stops[-1], stops
+    assert first_stop(SRMPruner(0.99)) == stops[-1]  # the first argument
+    for value in (np.float64(0.5), np.float32(0.5)):  # numpy's floats, as from a grid
+        assert first_stop(SRMPruner(relative_threshold=value)) == stops[2]
 
     for value in (0, 0.0, 1, 1.0, -0.1, 1.5, "x", None, math.nan, True):
         with pytest.raises(ValueError, match="relative_threshold"):
@@ -696,7 +711,8 @@ def test_max_train_trials_argument(caplog: pytest.LogCaptureFixture) -> None:
     "regressor", ["auto", "nu_svr_rbf", "nu_svr_linear", "random_forest", "ols"]
 )
 def test_regressor_argument(regressor: str, caplog: pytest.LogCaptureFixture) -> None:
-    # Five finished trials: too few for the random search, which test_srm.py covers.
+    # Five finished trials: too few for the random search, which
+    # tests/prediction/test_sequential.py covers.
     study = _study_with_finished_trials(SRMPruner(regressor=regressor), n=5, n_steps=8)
 
     with caplog.at_level(logging.WARNING, logger=PRUNER_LOGGER):
@@ -714,17 +730,18 @@ def test_regressor_argument_rejects_unknown_names() -> None:
 
 def test_seed_argument() -> None:
     predictions = []
-    for seed in (None, 0, 3, 3):
+    for seed in (None, 0, 3, 3, np.int64(3), 2**32 - 1):
         study = _study_with_finished_trials(
-            SRMPruner(regressor="nu_svr_rbf", seed=seed), n=8, n_steps=8
+            SRMPruner(regressor="nu_svr_rbf", seed=seed),
+            n=8,
+            n_steps=8,  # type: ignore[arg-type]
         )
         trial = study.ask()
         checked_steps(study, trial, accuracy_curve(9, 8)[:4])
         predictions.append(srm_attrs(study, trial)["srm_predicted_final"])
-    assert predictions[2] == predictions[3]  # the same seed, the same model
+    assert predictions[2] == predictions[3] == predictions[4]  # the same seed, the same model
+    assert len({predictions[1], predictions[2], predictions[5]}) > 1  # other seeds, other models
 
-    for value in (np.int64(3), 2**32 - 1):
-        SRMPruner(seed=value)  # type: ignore[arg-type]
     # Out of numpy's range, a seed would fail every fit of the searched regressors.
     for value in ("x", 1.5, [1], True, -1, 2**32):
         with pytest.raises(ValueError, match=r"seed must be None or an integer in \[0, 2\*\*32"):
@@ -809,6 +826,25 @@ def test_categorical_none_and_conditional_params(caplog: pytest.LogCaptureFixtur
     assert sum("srm_step" in t.user_attrs for t in study.trials) >= 10
 
 
+def test_an_architecture_enters_the_model_as_its_depth_and_parameter_count() -> None:
+    # One categorical per layer would give the model a column per choice of every layer; the
+    # pruner reads the architecture's features from suggest_architecture's user attrs instead.
+    space = MetaQNNSpace((1, 12, 12), max_depth=4, conv_filters=(8, 16), conv_kernels=(1, 3))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    layers = suggest_architecture(trial, space)
+    lr = trial.suggest_float("lr", 0.01, 0.1)
+    study.tell(trial, 1.0)
+    (frozen,) = study.trials
+    assert set(frozen.params) - {"lr"}  # the layers' own params are there
+
+    assert trial_features(frozen) == {
+        "lr": lr,
+        "architecture_depth": space.features(layers)["depth"],
+        "architecture_num_params": space.count_params(layers),
+    }
+
+
 def test_values_near_the_float_limit(caplog: pytest.LogCaptureFixture) -> None:
     # Squares of these values overflow: the model works in units of their range instead.
     study = optuna.create_study(direction="maximize", pruner=SRMPruner())
@@ -823,17 +859,19 @@ def test_values_near_the_float_limit(caplog: pytest.LogCaptureFixture) -> None:
     assert 0.0 <= study.get_trials()[trial.number].user_attrs["srm_p_improve"] <= 1.0
 
 
+@pytest.mark.parametrize("behaviour_study", ["maximize"], indirect=True)
 @pytest.mark.parametrize("scale", [1e-12, 1e200])
-def test_objectives_of_any_scale_are_pruned_alike(scale: float) -> None:
+def test_objectives_of_any_scale_are_pruned_alike(
+    scale: float, behaviour_study: optuna.Study
+) -> None:
     # Scaled by 1e-12, the curves were constant columns to the model and the error floor of
     # 1e-9 dwarfed every error: nothing was pruned. Scaled by 1e200, squares overflowed.
-    studies = []
-    for factor in (1.0, scale):
-        study = optuna.create_study(
-            direction="maximize", pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(0)
-        )
-        study.optimize(make_objective("maximize", scale=factor), n_trials=N_TRIALS)
-        studies.append(study)
+    # The behaviour study, its objective scaled.
+    scaled = optuna.create_study(
+        direction="maximize", pruner=SRMPruner(), sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    scaled.optimize(make_objective("maximize", scale=scale), n_trials=N_TRIALS)
+    studies = [behaviour_study, scaled]
 
     plain, mapped = ([(t.state, t.last_step) for t in s.trials] for s in studies)
     assert plain == mapped

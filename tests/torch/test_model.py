@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,18 +140,22 @@ def test_returns_logits() -> None:
     assert torch.allclose(logits, torch.tensor([[2.0, 3.0, 0.0]]))
 
 
-def test_metaqnn_svhn_architectures(shared_data: Path) -> None:
-    with open(shared_data / "metaqnn_svhn.csv", newline="") as f:
-        texts = [row["net"] for row in csv.DictReader(f)]
-    space = MetaQNNSpace()  # the paper's SVHN space: input (3, 32, 32), 10 classes
-    assert len(texts) == 1300
-
-    for text in texts:
-        layers = optuna_srm.parse_architecture(text)
+def test_architectures_of_the_papers_space() -> None:
+    # The default space is the paper's SVHN space: input (3, 32, 32), 10 classes, filters up to
+    # 512 and FC layers up to 512 units. Its architectures in the paper's notation round-trip too.
+    space = MetaQNNSpace()
+    rng = np.random.default_rng(1)
+    seen: set[type] = set()
+    for _ in range(300):
+        layers = optuna_srm.parse_architecture(
+            optuna_srm.format_architecture(_random_architecture(space, rng))
+        )
+        seen.update(type(layer) for layer in layers)
         with torch.device("meta"):  # shapes only: no memory for the weights
             model = build_model(layers, (3, 32, 32), 10)
 
-        assert _n_params(model) == space.count_params(layers), text
+        assert _n_params(model) == space.count_params(layers), layers
+    assert seen == {Conv, Pool, FC, Dropout, GAP, Softmax}  # the sample covers every layer
 
 
 @pytest.mark.parametrize(
