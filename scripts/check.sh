@@ -2,8 +2,8 @@
 # Every test and check of optuna-srm, in a virtual environment of its own:
 #   ruff check, ruff format --check, mypy (strict, on optuna_srm/) and pytest, with the
 #   extras dev, torch and dashboard (tests marked gpu skip without CUDA); then pytest again,
-#   without the torch tests, in a second environment (<venv>-minimum) with the oldest versions
-#   of the core dependencies that pyproject.toml admits. The dashboard's page is loaded in
+#   without the torch and slow tests, in a second environment (<venv>-minimum) with the oldest
+#   versions of the core dependencies that pyproject.toml admits. The dashboard's page is loaded in
 #   Chromium where one is installed (.ci/run installs it).
 #
 # Environment:
@@ -60,7 +60,7 @@ run "mypy" "$venv/bin/mypy"
 run "pytest" "$venv/bin/python" -m pytest "$@"
 
 # The oldest releases that pyproject.toml admits for the core dependencies (each "name>=x"
-# pinned to x), with the dev extra: every test that does not need torch. Their wheels exist for
+# pinned to x), with the dev extra: every test that needs neither torch nor much time. Their wheels exist for
 # Python 3.10 and 3.11 only (numpy 1.24), so other interpreters skip this.
 minimum_tests() {
     local min_venv="$venv-minimum" constraints
@@ -79,7 +79,7 @@ PY
     echo "check: $(tr '\n' ' ' <"$constraints")"
     "$min_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
         -c "$constraints" -e ".[dev,dashboard]" &&
-        "$min_venv/bin/python" -m pytest --ignore=tests/torch -p no:cacheprovider "$@"
+        "$min_venv/bin/python" -m pytest --ignore=tests/torch -m "not slow" -p no:cacheprovider "$@"
 }
 run "pytest, minimum versions" minimum_tests "$@"
 

@@ -89,3 +89,30 @@ def test_readme_usage_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert len(study.trials) == 50
     assert (tmp_path / "search.db").exists()
     assert any("srm_p_improve" in t.user_attrs for t in study.trials)
+
+
+def _readme_blocks() -> list[str]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+
+
+def test_readme_prediction_example_runs() -> None:
+    code = next(block for block in _readme_blocks() if "SequentialRegressionModel()" in block)
+    namespace: dict[str, Any] = {"__name__": "__example__"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["mean"].shape == namespace["std"].shape == (3,)
+
+
+@pytest.mark.slow
+def test_readme_architecture_search_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("torch")
+    code = next(block for block in _readme_blocks() if "suggest_architecture" in block)
+    code = code.replace("n_trials=60)", "n_trials=4)").replace("epochs=10", "epochs=2")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__example__"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["study"]
+    assert len(study.trials) == 4
+    assert all(t.user_attrs["architecture"].startswith("[") for t in study.trials)
