@@ -9,7 +9,7 @@ import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import optuna
@@ -20,9 +20,8 @@ from optuna_srm import _keys
 from optuna_srm._validation import check_int, check_single_objective
 from optuna_srm.visualization._history import Z_90, checks, metric_name
 
-if TYPE_CHECKING:
-    # Optuna exports the stores, not the protocol they follow.
-    from optuna.artifacts._protocol import ArtifactStore
+# Optuna exports its artifact stores, not the protocol they follow (optuna.artifacts).
+ArtifactStore = Any
 
 # The note's section starts at this line; the user's text above it is kept.
 HEADING = "## optuna-srm"
