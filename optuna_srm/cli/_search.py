@@ -6,6 +6,7 @@ import dataclasses
 import math
 import multiprocessing
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -228,6 +229,8 @@ def search(
     """
     torch_side = _import_torch()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.ERROR)
+    # Heartbeats and their retries are chosen on purpose: no warning that they are experimental.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         device_list = torch_side.resolve_devices(devices)
     except torch_side.DeviceError as error:
@@ -394,6 +397,7 @@ def _trained_before(study: optuna.Study, architecture: str) -> FrozenTrial | Non
 
 def _worker_process(worker: Worker) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     run_worker(worker)
 
 
