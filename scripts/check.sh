@@ -57,7 +57,8 @@ run() {
 run "ruff check" "$venv/bin/ruff" check .
 run "ruff format" "$venv/bin/ruff" format --check .
 run "mypy" "$venv/bin/mypy"
-run "pytest" "$venv/bin/python" -m pytest "$@"
+# One test process per core (pytest-xdist); arguments after it win (-n 0: one process).
+run "pytest" "$venv/bin/python" -m pytest -n auto "$@"
 
 # The oldest releases that pyproject.toml admits for the core dependencies (each "name>=x"
 # pinned to x), with the dev extra: every test that needs neither torch nor much time. Their wheels exist for
@@ -79,7 +80,8 @@ PY
     echo "check: $(tr '\n' ' ' <"$constraints")"
     "$min_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile \
         -c "$constraints" -e ".[dev,dashboard]" &&
-        "$min_venv/bin/python" -m pytest --ignore=tests/torch -m "not slow" -p no:cacheprovider "$@"
+        "$min_venv/bin/python" -m pytest -n auto --ignore=tests/torch -m "not slow" \
+            -p no:cacheprovider "$@"
 }
 run "pytest, minimum versions" minimum_tests "$@"
 

@@ -82,11 +82,12 @@ def test_docstring_example_runs(
 def test_readme_usage_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)[0]  # "Usage"
+    code = code.replace("n_trials=50", "n_trials=20")  # enough for the pruner to check
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {"__name__": "__example__"}
     exec(compile(code, "README.md", "exec"), namespace)
     study = namespace["study"]
-    assert len(study.trials) == 50
+    assert len(study.trials) == 20
     assert (tmp_path / "search.db").exists()
     assert any("srm_p_improve" in t.user_attrs for t in study.trials)
 
