@@ -183,3 +183,37 @@ def test_overhead_measures_both_pruners_on_each_storage(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "r.json").read_text())["results"]
     assert len(results) == 4
     assert all(r["n_checks"] > 0 and r["median_ms"] > 0 for r in results)
+
+
+@pytest.mark.slow
+def test_search_compares_the_pruners_on_real_trainings(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    out = _run(
+        "search.py",
+        "--datasets=digits",
+        "--pruners=none,srm",
+        "--seeds=1",
+        "--n-trials=4",
+        "--epochs=3",
+        f"--json={tmp_path / 'r.json'}",
+        f"--plot={tmp_path / 'r.png'}",
+    )
+    runs = json.loads((tmp_path / "r.json").read_text())
+    assert [(r["pruner"], r["n_trials"]) for r in runs] == [("none", 4), ("srm", 4)]
+    none = runs[0]
+    assert none["n_pruned"] == 0 and none["epochs"] <= 4 * 3
+    assert 0.0 < none["best"] <= 1.0 and none["train_s"] > 0.0
+    assert "| none |" in out and "| srm |" in out
+    assert "digits srm: " in out and "target" in out
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_end_to_end_on_the_cpu() -> None:
+    pytest.importorskip("torch")
+    out = _run("gpu.py", "--devices=cpu", "--dataset=digits", "--n-trials=3", "--epochs=2")
+    row = next(line for line in out.splitlines() if line.startswith("| CPU (cpu) | digits |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2] == "3" and 1 <= int(cells[3]) <= 6  # trials, epochs
+    assert float(cells[4]) > 0.0  # epochs per second
+    assert "Target (< 2% outside training)" in out
